@@ -1,0 +1,18 @@
+# make run   : set up .venv, execute the notebooks (PROFILE=full by default; ONLY="00 01" to select)
+# make test  : set up .venv, run the unit tests and re-execute every notebook in the quick profile
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= full
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: run test
+run: $(VENV)/.installed
+	$(PY) -m lib run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+
+test: $(VENV)/.installed
+	LAB_PROFILE=quick $(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -r requirements.txt
+	touch $@

@@ -1,0 +1,1 @@
+"""Shared code of the MNIST lecture notebooks: data, models, training, results, figures and the CLI."""

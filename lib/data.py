@@ -1,0 +1,111 @@
+"""MNIST, loaded offline first, in the split and scaling that network3.py uses."""
+
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+ENV_VAR = "MNIST_NPZ"
+KERAS_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz"
+KERAS_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+EXPECTED = {
+    "x_train": (60_000, 28, 28),
+    "y_train": (60_000,),
+    "x_test": (10_000, 28, 28),
+    "y_test": (10_000,),
+}
+N_TRAIN = 50_000  # network3 keeps the last 10,000 official training images for validation
+HOW_TO_FIX = (
+    f"Point {ENV_VAR} at a Keras-layout mnist.npz (e.g. export {ENV_VAR}=../shared/data/mnist.npz), "
+    "pass its path to load_mnist(path=...), or go online once so that Keras can download and cache it."
+)
+
+
+class MNISTError(RuntimeError):
+    """MNIST could not be found or read; the message says which file and how to fix it."""
+
+
+def mnist_arrays(path=None):
+    """Return the official MNIST arrays ``x_train, y_train, x_test, y_test`` (uint8), validated.
+
+    Sources, in order: ``path``; the file named by ``$MNIST_NPZ``; the Keras cache
+    (``~/.keras/datasets/mnist.npz``); a Keras download into that cache.
+    """
+    path = path or os.environ.get(ENV_VAR)
+    if not path:
+        path = _keras_cached_or_downloaded()
+    return read_npz(path)
+
+
+def _keras_cached_or_downloaded():
+    from keras.utils import get_file
+
+    try:
+        return get_file("mnist.npz", origin=KERAS_ORIGIN, file_hash=KERAS_SHA256)
+    except Exception as error:
+        raise MNISTError(
+            f"MNIST is not in the Keras cache and could not be downloaded from {KERAS_ORIGIN} "
+            f"({type(error).__name__}: {error}). {HOW_TO_FIX}"
+        ) from None
+
+
+def read_npz(path):
+    """Read and validate a Keras-layout ``mnist.npz``; raise ``MNISTError`` if it is unusable."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise MNISTError(f"MNIST file {path} does not exist. {HOW_TO_FIX}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = sorted(set(EXPECTED) - set(npz.files))
+            if missing:
+                raise MNISTError(f"MNIST file {path} lacks the arrays {missing}. {HOW_TO_FIX}")
+            arrays = {key: npz[key] for key in EXPECTED}
+    except MNISTError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise MNISTError(
+            f"MNIST file {path} is not a readable .npz (truncated or corrupt?): {error}. {HOW_TO_FIX}"
+        ) from None
+    for key, shape in EXPECTED.items():
+        array = arrays[key]
+        if array.shape != shape or array.dtype != np.uint8:
+            raise MNISTError(
+                f"MNIST file {path}: {key} is {array.dtype}{list(array.shape)}, "
+                f"expected uint8{list(shape)}. {HOW_TO_FIX}"
+            )
+    for key in ("y_train", "y_test"):
+        if arrays[key].max() > 9:
+            raise MNISTError(f"MNIST file {path}: {key} has labels above 9. {HOW_TO_FIX}")
+    return tuple(arrays[key] for key in EXPECTED)
+
+
+def scale(images, divisor):
+    """uint8 images (n, 28, 28) as float32 (n, 28, 28, 1) divided by ``divisor``."""
+    return (images.astype(np.float32) / np.float32(divisor))[..., np.newaxis]
+
+
+def load_mnist(path=None):
+    """MNIST in network3.py's split and scaling.
+
+    Returns ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: training = the first 50,000
+    official training images, validation = the last 10,000 of them, test = the official 10,000.
+    Images are float32 of shape (n, 28, 28, 1) holding pixel/256 (network3's scaling, in [0, 1));
+    labels are int32 class indices 0-9.
+    """
+    x_train, y_train, x_test, y_test = mnist_arrays(path)
+    x, y = scale(x_train, 256), y_train.astype(np.int32)
+    return (
+        (x[:N_TRAIN], y[:N_TRAIN]),
+        (x[N_TRAIN:], y[N_TRAIN:]),
+        (scale(x_test, 256), y_test.astype(np.int32)),
+    )
+
+
+def load_mnist_60k(path=None):
+    """MNIST in the Keras-examples split and scaling: 60,000 train and 10,000 test, pixel/255."""
+    x_train, y_train, x_test, y_test = mnist_arrays(path)
+    return (
+        (scale(x_train, 255), y_train.astype(np.int32)),
+        (scale(x_test, 255), y_test.astype(np.int32)),
+    )

@@ -1,0 +1,121 @@
+"""Model builders: network3.py's layers (Nielsen, *Neural Networks and Deep Learning*, ch. 6) in Keras.
+
+network3 initialises every FullyConnected and ConvPool weight from N(0, 1/n_out) (standard
+deviation sqrt(1/n_out), where a ConvPool layer's n_out is filters·k²/pool area), every such bias
+from N(0, 1), and the Softmax layer's weights and biases with zeros.  A ConvPool layer is a valid
+convolution without bias, a max-pool, then the bias and the activation.  Dropout with probability p
+is applied to a layer's *input*; network3 does not rescale during training and multiplies the input
+by (1 - p) at inference, which is Keras' (inverted) ``Dropout`` followed by ``Rescaling(1 - p)``.
+
+The Softmax layer outputs logits: the softmax itself is part of the loss (``from_logits=True``) and
+the predicted class is the arg-max either way.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+IMAGE_SHAPE = (28, 28, 1)
+
+
+def l2_factor(lmbda, batch_size, n_train):
+    """Keras L2 coefficient that reproduces network3's weight decay.
+
+    network3 adds 0.5·λ·Σ‖W‖² / num_training_batches to the mean mini-batch cost, with
+    num_training_batches = n_train / batch_size; Keras' ``L2(c)`` adds c·Σ‖W‖², so c = λ·m / (2n).
+    """
+    return 0.5 * lmbda * batch_size / n_train
+
+
+def _normal(variance):
+    return keras.initializers.RandomNormal(mean=0.0, stddev=math.sqrt(variance))
+
+
+def _l2(coefficient):
+    return keras.regularizers.L2(coefficient) if coefficient else None
+
+
+def _input_dropout(p_dropout):
+    if not p_dropout:
+        return []
+    return [layers.Dropout(p_dropout), layers.Rescaling(1.0 - p_dropout)]
+
+
+@keras.saving.register_keras_serializable(package="lib")
+class BiasActivation(layers.Layer):
+    """A per-channel bias, initialised from N(0, 1), followed by an activation."""
+
+    def __init__(self, activation="sigmoid", **kwargs):
+        super().__init__(**kwargs)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        self.bias = self.add_weight(shape=(input_shape[-1],), initializer=_normal(1.0), name="bias")
+
+    def call(self, inputs):
+        return self.activation(inputs + self.bias)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": keras.activations.serialize(self.activation)}
+
+
+def conv_pool(filters, kernel_size=5, pool_size=2, activation="sigmoid", l2=0.0):
+    """network3's ConvPoolLayer: valid convolution, max-pool, then bias and activation."""
+    n_out = filters * kernel_size**2 / pool_size**2
+    return [
+        layers.Conv2D(
+            filters,
+            kernel_size,
+            padding="valid",
+            use_bias=False,
+            kernel_initializer=_normal(1.0 / n_out),
+            kernel_regularizer=_l2(l2),
+        ),
+        layers.MaxPooling2D(pool_size),
+        BiasActivation(activation),
+    ]
+
+
+def fully_connected(units, activation="sigmoid", p_dropout=0.0, l2=0.0):
+    """network3's FullyConnectedLayer, with optional dropout on its input."""
+    return [
+        *_input_dropout(p_dropout),
+        layers.Dense(
+            units,
+            activation=activation,
+            kernel_initializer=_normal(1.0 / units),
+            bias_initializer=_normal(1.0),
+            kernel_regularizer=_l2(l2),
+        ),
+    ]
+
+
+def softmax(units=10, p_dropout=0.0, l2=0.0):
+    """network3's SoftmaxLayer (zero-initialised; outputs logits), with optional input dropout."""
+    return [
+        *_input_dropout(p_dropout),
+        layers.Dense(
+            units,
+            kernel_initializer="zeros",
+            bias_initializer="zeros",
+            kernel_regularizer=_l2(l2),
+            name="softmax_logits",
+        ),
+    ]
+
+
+def network3(*blocks, name=None):
+    """Stack network3 blocks (lists of layers) on a 28×28×1 image input.
+
+    A ``Flatten`` is inserted before the first block that is not convolutional.
+    """
+    model = keras.Sequential([keras.Input(IMAGE_SHAPE)], name=name)
+    spatial = True
+    for block in blocks:
+        if spatial and not isinstance(block[0], layers.Conv2D):
+            model.add(layers.Flatten())
+            spatial = False
+        for layer in block:
+            model.add(layer)
+    return model

@@ -1,0 +1,63 @@
+"""The profile switch: ``quick`` for CI and smoke runs, ``full`` for the published settings.
+
+The profile is chosen by the environment variable ``LAB_PROFILE`` (default ``full``) and can be
+overridden in a notebook's papermill ``parameters`` cell.  ``quick`` runs the same code path as
+``full`` on a smaller training set and fewer epochs, so that every notebook executes in minutes on a
+2-core CPU.
+"""
+
+import os
+from dataclasses import dataclass
+
+ENV_VAR = "LAB_PROFILE"
+DEFAULT = "full"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much of an experiment to run.
+
+    ``train_size`` caps the number of training images (``None``: all of them) and ``max_epochs``
+    caps the number of epochs (``None``: the published number).
+    """
+
+    name: str
+    train_size: int | None
+    max_epochs: int | None
+
+    @property
+    def is_full(self):
+        return self.name == "full"
+
+    def epochs(self, published):
+        """The number of epochs to run for an experiment published with ``published`` epochs."""
+        return published if self.max_epochs is None else min(published, self.max_epochs)
+
+    def take(self, n):
+        """How many of ``n`` available training images to use."""
+        return n if self.train_size is None else min(n, self.train_size)
+
+
+PROFILES = {
+    "quick": Profile("quick", train_size=10_000, max_epochs=3),
+    "full": Profile("full", train_size=None, max_epochs=None),
+}
+
+
+def get_profile(name=None):
+    """Return the profile called ``name``, or the one named by ``$LAB_PROFILE`` (default ``full``).
+
+    Raises ``ValueError`` naming the valid choices for an unknown name.
+    """
+    if isinstance(name, Profile):
+        return name
+    if name is None:
+        name = os.environ.get(ENV_VAR) or DEFAULT
+    key = str(name).strip().lower()
+    if key not in PROFILES:
+        choices = ", ".join(PROFILES)
+        raise ValueError(
+            f"unknown profile {name!r}: choose one of {choices} "
+            f"(set {ENV_VAR} or the notebook's PROFILE parameter)"
+        )
+    return PROFILES[key]

@@ -1,0 +1,111 @@
+"""Run results: the best-validation rule, the results JSON files and the summary table."""
+
+import json
+
+from lib.experiments import EXPERIMENTS, get_experiment
+from lib.paths import output_dir
+from lib.profiles import get_profile
+
+
+def best_epoch(val_accuracy):
+    """1-based epoch of the best validation accuracy; ties go to the later epoch, as in network3."""
+    if not val_accuracy:
+        raise ValueError("no epochs recorded")
+    best = max(val_accuracy)
+    return max(i for i, acc in enumerate(val_accuracy) if acc == best) + 1
+
+
+def reported_test_accuracy(val_accuracy, test_accuracy):
+    """The test accuracy network3 reports: at the best validation epoch, or the last if no validation."""
+    if not val_accuracy:
+        return len(test_accuracy), test_accuracy[-1]
+    epoch = best_epoch(val_accuracy)
+    return epoch, test_accuracy[epoch - 1]
+
+
+def result_path(experiment, profile=None):
+    profile = get_profile(profile)
+    return output_dir("results", profile) / f"{experiment}.{profile.name}.json"
+
+
+def write_result(result):
+    """Write ``result`` (a dict with ``experiment`` and ``profile``) to its JSON file; return the path."""
+    path = result_path(result["experiment"], result["profile"])
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    return path
+
+
+def read_result(experiment, profile=None):
+    """The stored result of ``experiment`` under ``profile``, or ``None`` if it was never run."""
+    path = result_path(experiment, profile)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def summary_rows(profile="full"):
+    """One row per registered experiment: published figure, ours (or None) and the gap in points."""
+    rows = []
+    for exp in EXPERIMENTS.values():
+        result = read_result(exp.name, profile)
+        ours = result["test_accuracy"] if result else None
+        rows.append(
+            {
+                "notebook": exp.notebook,
+                "experiment": exp.title,
+                "published": exp.published,
+                "ours": ours,
+                "gap_pp": None if ours is None else round(100 * (ours - exp.published), 2),
+                "epochs": result["epochs_run"] if result else None,
+                "wall_time_s": result["wall_time_s"] if result else None,
+                "backend": result["backend"] if result else None,
+                "device": result["device"] if result else None,
+            }
+        )
+    return rows
+
+
+def markdown_table(rows):
+    """The summary rows as a Markdown table; experiments without a result say 'not yet measured'."""
+    lines = [
+        "| nb | experiment | published | ours | gap (pp) | epochs | time | backend, device |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["ours"] is None:
+            measured = "not yet measured | | | | "
+        else:
+            minutes = r["wall_time_s"] / 60
+            measured = (
+                f"{100 * r['ours']:.2f}% | {r['gap_pp']:+.2f} | {r['epochs']} | {minutes:.1f} min | "
+                f"{r['backend']}, {r['device']}"
+            )
+        lines.append(f"| {r['notebook']} | {r['experiment']} | {100 * r['published']:.2f}% | {measured} |")
+    return "\n".join(lines) + "\n"
+
+
+def compare(result):
+    """One line: the published figure, ours, the gap, and how ours was measured."""
+    exp = get_experiment(result["experiment"])
+    rule = (
+        f"test accuracy at the best validation epoch ({result['best_epoch']} of {result['epochs_run']})"
+        if result["best_val_accuracy"] is not None
+        else f"test accuracy after the last epoch ({result['epochs_run']})"
+    )
+    gap = 100 * (result["test_accuracy"] - exp.published)
+    line = (
+        f"Published {100 * exp.published:.2f}% ({exp.source}) · ours {100 * result['test_accuracy']:.2f}% "
+        f"({rule}, one run, seed {result['seed']}) · gap {gap:+.2f} pp"
+    )
+    if result["profile"] != "full":
+        line += f" · {result['profile']} profile: a smoke test, not a reproduction"
+    return line
+
+
+def check_floor(result, floors):
+    """Fail loudly if the run's test accuracy is below ``floors[profile]``: a broken model fails CI."""
+    floor, ours, profile = floors[result["profile"]], result["test_accuracy"], result["profile"]
+    if ours < floor:
+        raise AssertionError(
+            f"{result['experiment']} ({profile}): test accuracy {100 * ours:.2f}% "
+            f"is below the floor of {100 * floor:.2f}%"
+        )
+    print(f"Floor check passed: {100 * ours:.2f}% ≥ {100 * floor:.2f}% ({profile}).")

@@ -1,0 +1,100 @@
+"""What a run ran on (backend, device, versions), seeds, and the notebook run banner."""
+
+import os
+import platform
+import sys
+import time
+from importlib import metadata
+
+import keras
+
+
+def backend():
+    """The Keras backend in use (``tensorflow``, ``jax`` or ``torch``)."""
+    return keras.backend.backend()
+
+
+def _cpu_name():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def accelerators():
+    """Names of the GPUs the current backend sees (empty on CPU)."""
+    name = backend()
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        return [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]
+    if name == "jax":
+        import jax
+
+        return [d.device_kind for d in jax.devices() if d.platform != "cpu"]
+    if name == "torch":
+        import torch
+
+        return [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return []
+
+
+def device():
+    """A one-line description of the device training runs on: the GPU(s) if any, else the CPU."""
+    gpus = accelerators()
+    if gpus:
+        return f"{len(gpus)}× {gpus[0]}" if len(gpus) > 1 else gpus[0]
+    return f"CPU: {_cpu_name()} ({os.cpu_count()} cores)"
+
+
+def versions():
+    """Versions of Python and of the packages that decide the numbers."""
+    found = {"python": platform.python_version()}
+    for package in ("keras", "numpy", backend()):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "unknown"
+    return found
+
+
+def set_seed(seed):
+    """Seed Python, NumPy and the backend, and ask TensorFlow for deterministic ops."""
+    keras.utils.set_random_seed(seed)
+    if backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+class Run:
+    """A notebook's run: prints what it runs on at the start and how long it took at the end."""
+
+    def __init__(self, profile, seed):
+        self.profile = profile
+        self.seed = seed
+        self.started = time.perf_counter()
+        set_seed(seed)
+        print(self.describe())
+
+    def describe(self):
+        v = versions()
+        return (
+            f"profile {self.profile.name} · backend {backend()} {v[backend()]} · Keras {v['keras']} · "
+            f"device {device()} · seed {self.seed} · Python {v['python']} on {sys.platform}"
+        )
+
+    def finish(self):
+        """Print the closing line that committed outputs carry: profile, backend, device, time."""
+        elapsed = time.perf_counter() - self.started
+        minutes, seconds = divmod(round(elapsed), 60)
+        print(
+            f"Executed with profile {self.profile.name} on backend {backend()}, device {device()}, "
+            f"in {minutes} min {seconds:02d} s."
+        )
+        return elapsed

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+
+from lib import results
+
+
+def test_best_epoch_is_one_based_and_ties_go_to_the_later_epoch():
+    assert results.best_epoch([0.90, 0.95, 0.93]) == 2
+    assert results.best_epoch([0.90, 0.95, 0.95, 0.94]) == 3
+
+
+def test_reported_accuracy_is_test_at_best_validation_epoch():
+    assert results.reported_test_accuracy([0.9, 0.97, 0.96], [0.91, 0.96, 0.98]) == (2, 0.96)
+
+
+def test_without_validation_the_last_epoch_is_reported():
+    assert results.reported_test_accuracy([], [0.91, 0.96, 0.95]) == (3, 0.95)
+
+
+def test_best_epoch_of_nothing_is_an_error():
+    with pytest.raises(ValueError):
+        results.best_epoch([])
+
+
+def test_check_floor_fails_below_the_profile_floor():
+    result = {"experiment": "fc-baseline", "profile": "quick", "test_accuracy": 0.5}
+    with pytest.raises(AssertionError, match="below the floor of 88.00%"):
+        results.check_floor(result, {"quick": 0.88, "full": 0.975})
+    results.check_floor({**result, "test_accuracy": 0.9}, {"quick": 0.88, "full": 0.975})
+
+
+def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outputs):
+    result = {
+        "experiment": "fc-baseline",
+        "profile": "full",
+        "test_accuracy": 0.9791,
+        "epochs_run": 60,
+        "wall_time_s": 240.0,
+        "backend": "tensorflow",
+        "device": "CPU",
+    }
+    path = results.write_result(result)
+    assert path == isolated_outputs / "results" / "fc-baseline.full.json"
+    assert json.loads(path.read_text())["test_accuracy"] == 0.9791
+    table = results.markdown_table(results.summary_rows("full"))
+    assert "| 01 | 784-100-10 sigmoid" in table and "97.80% | 97.91% | +0.11 | 60 | 4.0 min" in table
+    assert "| 00 | Softmax regression" in table and "not yet measured" in table
+
+
+def test_quick_results_never_land_in_the_committed_folder(isolated_outputs):
+    path = results.write_result({"experiment": "fc-baseline", "profile": "quick"})
+    assert path == isolated_outputs / ".quick" / "results" / "fc-baseline.quick.json"
