@@ -1,5 +1,5 @@
 """Command line: ``python -m lib run`` executes the notebooks headless; ``python -m lib table``
-rewrites the README's results table from ``results/``."""
+rebuilds the README's results table and the summary figures from ``results/``."""
 
 import argparse
 import os
@@ -29,7 +29,7 @@ def execute(notebook, profile):
     import papermill
 
     target = notebook if profile.is_full else output_dir("notebooks", profile) / notebook.name
-    fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=output_dir("tmp", "quick"))
     os.close(fd)
     try:
         papermill.execute_notebook(
@@ -46,16 +46,29 @@ def execute(notebook, profile):
     return target
 
 
-def update_readme_table(readme=ROOT / "README.md"):
-    """Replace the README's table between its markers with the one built from ``results/``."""
+def update_summary(readme=ROOT / "README.md"):
+    """Rebuild the summary of the full-profile results: the README's table (between its markers),
+    ``results/summary.md`` and the two summary figures in ``figs/``."""
+    from lib import figures
+    from lib.results import read_result
+
     text = readme.read_text()
     head, start, rest = text.partition(TABLE_START)
     _, end, tail = rest.partition(TABLE_END)
     if not start or not end:
         raise SystemExit(f"{readme} lacks the markers {TABLE_START} … {TABLE_END}")
-    table = markdown_table(summary_rows("full"))
+    rows = summary_rows("full")
+    table = markdown_table(rows)
     readme.write_text(f"{head}{TABLE_START}\n{table}{TABLE_END}{tail}")
     (output_dir("results", "full") / "summary.md").write_text(table)
+    figures.save_fig(
+        figures.published_vs_ours(rows, title="Published versus ours"), "summary_published_vs_ours", "full"
+    )
+    curves = [read_result(row["name"], "full") for row in rows if row["ours"] is not None]
+    fig = figures.series_curves(
+        [r for r in curves if r["epoch_test_accuracy"]], title="Test accuracy per epoch"
+    )
+    figures.save_fig(fig, "summary_series_curves", "full")
 
 
 def run(args):
@@ -79,7 +92,7 @@ def run(args):
         except Exception as error:  # a failing notebook must not stop the others
             failed.append((number, str(error).strip().splitlines()[-1] if str(error).strip() else error))
     if profile.is_full:
-        update_readme_table()
+        update_summary()
     for number, message in failed:
         print(f"FAILED {available[number].name}: {message}", file=sys.stderr)
     return 1 if failed else 0
@@ -93,9 +106,9 @@ def main(argv=None):
         "--profile", choices=list(PROFILES), default=None, help="default: $LAB_PROFILE or full"
     )
     run_parser.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers, e.g. --only 00 01")
-    commands.add_parser("table", help="rewrite the README's results table from results/")
+    commands.add_parser("table", help="rebuild the README's table and the summary figures from results/")
     args = parser.parse_args(argv)
     if args.command == "table":
-        update_readme_table()
+        update_summary()
         return 0
     return run(args)

@@ -85,18 +85,20 @@ def scale(images, divisor):
     return (images.astype(np.float32) / np.float32(divisor))[..., np.newaxis]
 
 
-def load_mnist(path=None):
+def load_mnist(path=None, n_train=N_TRAIN):
     """MNIST in network3.py's split and scaling.
 
     Returns ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: training = the first 50,000
     official training images, validation = the last 10,000 of them, test = the official 10,000.
     Images are float32 of shape (n, 28, 28, 1) holding pixel/256 (network3's scaling, in [0, 1));
-    labels are int32 class indices 0-9.
+    labels are int32 class indices 0-9. ``n_train`` keeps only the first images of the training
+    set (the quick profile's smaller set); validation and test sets are always whole.
     """
     x_train, y_train, x_test, y_test = mnist_arrays(path)
     x, y = scale(x_train, 256), y_train.astype(np.int32)
+    n_train = min(n_train, N_TRAIN)
     return (
-        (x[:N_TRAIN], y[:N_TRAIN]),
+        (x[:n_train], y[:n_train]),
         (x[N_TRAIN:], y[N_TRAIN:]),
         (scale(x_test, 256), y_test.astype(np.int32)),
     )
@@ -109,3 +111,28 @@ def load_mnist_60k(path=None):
         (scale(x_train, 255), y_train.astype(np.int32)),
         (scale(x_test, 255), y_test.astype(np.int32)),
     )
+
+
+def shifted_copies(x):
+    """Each image of ``x`` (n, 28, 28, 1) and four copies shifted by one pixel: (n, 5, 28, 28, 1).
+
+    The copies move down, up, right and left, as network3's ``expand_mnist.py`` makes them; the row
+    or column a shift uncovers is zero.
+    """
+    copies = [x]
+    for shift, axis, uncovered in [(1, 1, 0), (-1, 1, -1), (1, 2, 0), (-1, 2, -1)]:
+        moved = np.roll(x, shift, axis=axis)
+        index = [slice(None)] * moved.ndim
+        index[axis] = uncovered
+        moved[tuple(index)] = 0
+        copies.append(moved)
+    return np.stack(copies, axis=1)
+
+
+def expand(x, y, seed=0):
+    """network3's expanded training set: the images and their shifted copies, shuffled once."""
+    copies = shifted_copies(x)
+    images = copies.reshape(-1, *x.shape[1:])
+    labels = np.repeat(y, copies.shape[1])
+    order = np.random.default_rng(seed).permutation(len(images))
+    return images[order], labels[order]

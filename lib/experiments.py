@@ -4,6 +4,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+NIELSEN = "Nielsen, ch. 6 (network3.py)"
+BEST_OF_3 = "best of 3 runs"
+
 
 @dataclass(frozen=True)
 class Experiment:
@@ -14,6 +17,7 @@ class Experiment:
     title: str
     published: float  # test accuracy, as a fraction
     source: str
+    protocol: str = "one run"  # how the published figure was obtained
 
 
 EXPERIMENTS = {
@@ -25,13 +29,71 @@ EXPERIMENTS = {
             "Softmax regression, SGD 0.05, batch 128, 100 epochs (60k/10k)",
             0.925,
             "Radford's Theano tutorial (lecture run: 7.53% test error)",
+            "one run",
         ),
         Experiment(
             "fc-baseline",
             "01",
             "784-100-10 sigmoid, SGD η 0.1, batch 10, 60 epochs",
             0.9780,
-            "Nielsen, ch. 6 (network3.py)",
+            NIELSEN,
+            BEST_OF_3,
+        ),
+        Experiment(
+            "conv-pool-1",
+            "02",
+            "ConvPool 20@5×5 + FC 100, sigmoid, η 0.1, 60 epochs",
+            0.9878,
+            NIELSEN,
+            BEST_OF_3,
+        ),
+        Experiment(
+            "conv-pool-2",
+            "02",
+            "ConvPool 20@5×5 + ConvPool 40@5×5 + FC 100, sigmoid, η 0.1, 60 epochs",
+            0.9906,
+            NIELSEN,
+            BEST_OF_3,
+        ),
+        Experiment(
+            "relu",
+            "03",
+            "the same net with ReLU, η 0.03, λ 0.1, 60 epochs",
+            0.9923,
+            NIELSEN,
+            BEST_OF_3,
+        ),
+        Experiment(
+            "expanded",
+            "04",
+            "ReLU net on the expanded set (250,000 images), 60 epochs",
+            0.9937,
+            NIELSEN,
+            BEST_OF_3,
+        ),
+        Experiment(
+            "expanded-fc2",
+            "04",
+            "+ a second FC 100 layer, expanded set, 60 epochs",
+            0.9943,
+            NIELSEN,
+            BEST_OF_3,
+        ),
+        Experiment(
+            "dropout-1",
+            "05",
+            "dropout 0.5 into FC 1000, FC 1000, softmax; expanded set, 40 epochs",
+            0.9960,
+            NIELSEN,
+            "best of 5 runs",
+        ),
+        Experiment(
+            "dropout-ensemble",
+            "05",
+            "plurality vote of 5 dropout nets",
+            0.9967,
+            NIELSEN + ", 33 errors",
+            "one ensemble",
         ),
     ]
 }

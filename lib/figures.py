@@ -2,8 +2,19 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from lib.paths import output_dir
+
+
+def _finish(fig, ax, title, grid=None):
+    """Grid, legend and title, the same on every plot."""
+    ax.grid(alpha=0.3, **(grid or {}))
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
 
 
 def save_fig(fig, name, profile=None, dpi=120):
@@ -50,14 +61,47 @@ def accuracy_curves(results, published=None, lecture=None, title=None):
             ax.plot(epochs, val, ls=":", color=line[0].get_color(), label=f"{name}: validation")
         best = result["best_epoch"]
         ax.plot(best, 100 * result["test_accuracy"], "o", color=line[0].get_color())
-    for label, value in (published or {}).items():
-        ax.axhline(100 * value, ls="--", color="grey", lw=1)
-        ax.annotate(f"{label}: {100 * value:.2f}%", (1, 100 * value), fontsize=8, va="bottom")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("accuracy (%)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    for (label, value), style in zip((published or {}).items(), ["--", "-.", ":"], strict=False):
+        ax.axhline(100 * value, ls=style, color="black", lw=1, label=f"{label}: {100 * value:.2f}%")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel="accuracy (%)")
+    return _finish(fig, ax, title)
+
+
+def series_curves(results, title=None):
+    """Test accuracy per epoch of several experiments on one plot (zoomed on the top of the scale)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    lowest = 100.0
+    for result in results:
+        accuracy = 100 * np.array(result["epoch_test_accuracy"])
+        ax.plot(np.arange(1, len(accuracy) + 1), accuracy, label=result["experiment"])
+        lowest = min(lowest, np.percentile(accuracy, 10))
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", ylim=(max(lowest - 0.5, 0), 100))
+    return _finish(fig, ax, title)
+
+
+def published_vs_ours(rows, title=None):
+    """Test error rate, published versus ours, per experiment, on a log scale.
+
+    ``rows`` are ``lib.results.summary_rows`` dicts; experiments we have not measured are marked so.
+    """
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
+    labels = [f"{r['notebook']} {r['name']}" for r in rows]
+    y = np.arange(len(rows))[::-1]
+    published = [100 * (1 - r["published"]) for r in rows]
+    ax.plot(published, y, "s", color="grey", label="published")
+    for yi, r in zip(y, rows, strict=True):
+        if r["ours"] is None:
+            ax.annotate(
+                "not yet measured",
+                (100 * (1 - r["published"]), yi),
+                xytext=(8, -3),
+                textcoords="offset points",
+                fontsize=8,
+                color="firebrick",
+            )
+        else:
+            ax.plot(100 * (1 - r["ours"]), yi, "o", color="tab:blue")
+    ax.plot([], [], "o", color="tab:blue", label="ours")
+    ax.set(xscale="log", yticks=y, yticklabels=labels, xlabel="test error (%), log scale")
+    return _finish(fig, ax, title, grid={"which": "both", "axis": "x"})

@@ -17,13 +17,14 @@ DEFAULT = "full"
 class Profile:
     """How much of an experiment to run.
 
-    ``train_size`` caps the number of training images (``None``: all of them) and ``max_epochs``
-    caps the number of epochs (``None``: the published number).
+    ``train_size`` caps the number of training images, ``max_epochs`` the number of epochs and
+    ``max_members`` the number of networks in an ensemble (``None``: the published number).
     """
 
     name: str
     train_size: int | None
     max_epochs: int | None
+    max_members: int | None
 
     @property
     def is_full(self):
@@ -33,14 +34,18 @@ class Profile:
         """The number of epochs to run for an experiment published with ``published`` epochs."""
         return published if self.max_epochs is None else min(published, self.max_epochs)
 
+    def members(self, published):
+        """The number of networks to train for an ensemble published with ``published`` members."""
+        return published if self.max_members is None else min(published, self.max_members)
+
     def take(self, n):
         """How many of ``n`` available training images to use."""
         return n if self.train_size is None else min(n, self.train_size)
 
 
 PROFILES = {
-    "quick": Profile("quick", train_size=10_000, max_epochs=3),
-    "full": Profile("full", train_size=None, max_epochs=None),
+    "quick": Profile("quick", train_size=10_000, max_epochs=3, max_members=3),
+    "full": Profile("full", train_size=None, max_epochs=None, max_members=None),
 }
 
 

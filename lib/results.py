@@ -50,9 +50,12 @@ def summary_rows(profile="full"):
         rows.append(
             {
                 "notebook": exp.notebook,
+                "name": exp.name,
                 "experiment": exp.title,
                 "published": exp.published,
+                "protocol": exp.protocol,
                 "ours": ours,
+                "ours_protocol": result["protocol"] if result else None,
                 "gap_pp": None if ours is None else round(100 * (ours - exp.published), 2),
                 "epochs": result["epochs_run"] if result else None,
                 "wall_time_s": result["wall_time_s"] if result else None,
@@ -66,34 +69,41 @@ def summary_rows(profile="full"):
 def markdown_table(rows):
     """The summary rows as a Markdown table; experiments without a result say 'not yet measured'."""
     lines = [
-        "| nb | experiment | published | ours | gap (pp) | epochs | time | backend, device |",
+        "| nb | experiment | published | ours | gap (pp) | epochs | training time | backend, device |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        published = f"{100 * r['published']:.2f}% ({r['protocol']})"
         if r["ours"] is None:
-            measured = "not yet measured | | | | "
+            measured = "not yet measured | | | |"
         else:
-            minutes = r["wall_time_s"] / 60
-            measured = (
-                f"{100 * r['ours']:.2f}% | {r['gap_pp']:+.2f} | {r['epochs']} | {minutes:.1f} min | "
-                f"{r['backend']}, {r['device']}"
+            measured = " | ".join(
+                [
+                    f"{100 * r['ours']:.2f}% ({r['ours_protocol']})",
+                    f"{r['gap_pp']:+.2f}",
+                    str(r["epochs"]),
+                    f"{r['wall_time_s'] / 60:.1f} min",
+                    f"{r['backend']}, {r['device']}",
+                ]
             )
-        lines.append(f"| {r['notebook']} | {r['experiment']} | {100 * r['published']:.2f}% | {measured} |")
+        lines.append(f"| {r['notebook']} | {r['experiment']} | {published} | {measured} |")
     return "\n".join(lines) + "\n"
 
 
 def compare(result):
     """One line: the published figure, ours, the gap, and how ours was measured."""
     exp = get_experiment(result["experiment"])
-    rule = (
-        f"test accuracy at the best validation epoch ({result['best_epoch']} of {result['epochs_run']})"
-        if result["best_val_accuracy"] is not None
-        else f"test accuracy after the last epoch ({result['epochs_run']})"
-    )
-    gap = 100 * (result["test_accuracy"] - exp.published)
+    if result.get("best_val_accuracy") is not None:
+        rule = (
+            f"test accuracy at the best validation epoch ({result['best_epoch']} of {result['epochs_run']})"
+        )
+    else:
+        rule = f"test accuracy after the last epoch ({result['epochs_run']})"
+    ours = result["test_accuracy"]
     line = (
-        f"Published {100 * exp.published:.2f}% ({exp.source}) · ours {100 * result['test_accuracy']:.2f}% "
-        f"({rule}, one run, seed {result['seed']}) · gap {gap:+.2f} pp"
+        f"Published {100 * exp.published:.2f}% ({exp.source}, {exp.protocol}) · "
+        f"ours {100 * ours:.2f}% ({rule}, {result['protocol']}) · "
+        f"gap {100 * (ours - exp.published):+.2f} pp"
     )
     if result["profile"] != "full":
         line += f" · {result['profile']} profile: a smoke test, not a reproduction"

@@ -100,7 +100,7 @@ def _resume(model, directory, key):
     return state["history"]
 
 
-def train(
+def fit(
     model,
     experiment,
     *,
@@ -172,6 +172,7 @@ def train(
     epoch, test_acc = reported_test_accuracy(history["epoch_val_accuracy"], history["epoch_test_accuracy"])
     result = {
         **settings,
+        "protocol": f"one run, seed {seed}",
         "epochs_run": len(history["epoch_test_accuracy"]),
         "best_epoch": epoch,
         "test_accuracy": test_acc,
@@ -188,3 +189,23 @@ def train(
     rule = "at the best validation epoch" if val is not None else "after the last epoch"
     print(f"Test accuracy {100 * test_acc:.2f}% {rule} ({epoch}); saved {path.name}.")
     return result
+
+
+def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbda=0.0, profile=None):
+    """network3's ``Network.SGD``: plain SGD with learning rate ``eta`` on mini-batches of 10.
+
+    ``lmbda`` is recorded with the run; its L2 terms live in the layers (``models.l2_factor``).
+    """
+    return fit(
+        model,
+        experiment,
+        train=train,
+        val=val,
+        test=test,
+        epochs=epochs,
+        batch_size=10,
+        optimizer=keras.optimizers.SGD(learning_rate=eta),
+        seed=seed,
+        profile=profile,
+        hyperparameters={"eta": eta, "lmbda": lmbda},
+    )

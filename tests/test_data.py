@@ -107,3 +107,29 @@ def test_real_mnist_matches_published_checksum():
     arrays = data.mnist_arrays(os.environ.get("MNIST_NPZ") or SHARED)
     digest = hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest()
     assert digest == "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
+
+
+def test_expand_adds_four_one_pixel_shifts_with_zero_fill():
+    image = np.arange(1, 28 * 28 + 1, dtype=np.float32).reshape(1, 28, 28, 1)
+    original, down, up, right, left = data.shifted_copies(image)[0, ..., 0]
+    np.testing.assert_array_equal(original, image[0, ..., 0])
+    np.testing.assert_array_equal(down[1:], original[:-1])
+    np.testing.assert_array_equal(up[:-1], original[1:])
+    np.testing.assert_array_equal(right[:, 1:], original[:, :-1])
+    np.testing.assert_array_equal(left[:, :-1], original[:, 1:])
+    assert not down[0].any() and not up[-1].any() and not right[:, 0].any() and not left[:, -1].any()
+
+
+def test_expand_keeps_labels_with_their_images_and_shuffles_once():
+    rng = np.random.default_rng(1)
+    x = rng.random((50, 28, 28, 1), dtype=np.float32)
+    y = np.arange(50) % 10
+    images, labels = data.expand(x, y, seed=3)
+    assert images.shape == (250, 28, 28, 1) and np.bincount(labels).tolist() == [25] * 10
+    index = {x[i].tobytes(): i for i in range(50)}
+    originals = [index[img.tobytes()] for img in images if img.tobytes() in index]
+    assert sorted(originals) == list(range(50))  # each original exactly once
+    assert originals != sorted(originals)  # shuffled
+    assert all(labels[k] == y[index[images[k].tobytes()]] for k in range(250) if images[k].tobytes() in index)
+    again, _ = data.expand(x, y, seed=3)
+    np.testing.assert_array_equal(images, again)

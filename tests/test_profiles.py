@@ -27,3 +27,4 @@ def test_quick_shrinks_and_full_keeps_published_settings():
     assert full.epochs(60) == 60 and full.take(50_000) == 50_000
     assert quick.epochs(60) < 60 and quick.take(50_000) < 50_000
     assert quick.epochs(2) == 2
+    assert full.members(5) == 5 and 2 < quick.members(5) < 5

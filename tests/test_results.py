@@ -33,6 +33,7 @@ def test_check_floor_fails_below_the_profile_floor():
 def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outputs):
     result = {
         "experiment": "fc-baseline",
+        "protocol": "one run, seed 0",
         "profile": "full",
         "test_accuracy": 0.9791,
         "epochs_run": 60,
@@ -44,7 +45,10 @@ def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outpu
     assert path == isolated_outputs / "results" / "fc-baseline.full.json"
     assert json.loads(path.read_text())["test_accuracy"] == 0.9791
     table = results.markdown_table(results.summary_rows("full"))
-    assert "| 01 | 784-100-10 sigmoid" in table and "97.80% | 97.91% | +0.11 | 60 | 4.0 min" in table
+    assert (
+        "| 01 | 784-100-10 sigmoid" in table
+        and "97.80% (best of 3 runs) | 97.91% (one run, seed 0) | +0.11 | 60 | 4.0 min" in table
+    )
     assert "| 00 | Softmax regression" in table and "not yet measured" in table
 
 

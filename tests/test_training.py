@@ -21,7 +21,7 @@ def run(tiny_data, experiment="unit-test", epochs=3, lr=0.1):
     train, val, test = tiny_data
     set_seed(0)
     model = models.network3(models.fully_connected(16), models.softmax(2))
-    result = training.train(
+    result = training.fit(
         model,
         experiment,
         train=train,
