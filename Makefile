@@ -1,4 +1,5 @@
-# make run   : set up .venv, execute the notebooks (PROFILE=full by default; ONLY="00 01" to select)
+# make run   : set up .venv, execute the notebooks (PROFILE=full by default; ONLY="00 01" to select,
+#              BACKEND=jax for another Keras backend, FORCE=1 to rerun notebooks that are up to date)
 # make test  : set up .venv, run the unit tests and re-execute every notebook in the quick profile
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,7 +8,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: run test
 run: $(VENV)/.installed
-	$(PY) -m lib run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY))
+	$(PY) -m lib run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force)
 
 test: $(VENV)/.installed
 	LAB_PROFILE=quick $(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env

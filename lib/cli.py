@@ -1,10 +1,19 @@
-"""Command line: ``python -m lib run`` executes the notebooks headless; ``python -m lib table``
-rebuilds the README's results table and the summary figures from ``results/``."""
+"""Command line.
+
+``python -m lib run`` executes the notebooks headless, in order, skipping those whose inputs did not
+change since their last successful run; ``python -m lib table`` rebuilds the README's results table
+and the summary figures from ``results/``.
+"""
 
 import argparse
+import hashlib
+import json
 import os
+import subprocess
 import sys
 import tempfile
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from lib.paths import NOTEBOOKS, ROOT, output_dir
@@ -13,18 +22,68 @@ from lib.results import markdown_table, summary_rows
 
 TABLE_START = "<!-- results-table:start -->"
 TABLE_END = "<!-- results-table:end -->"
+BACKENDS = ("tensorflow", "jax", "torch")
+STATE_FILE = "runs.json"
 
 
-def notebooks():
+def notebooks(directory=NOTEBOOKS):
     """The numbered notebooks, by their two-digit prefix."""
-    return {p.name[:2]: p for p in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))}
+    return {p.name[:2]: p for p in sorted(Path(directory).glob("[0-9][0-9]_*.ipynb"))}
 
 
-def execute(notebook, profile):
+def source_hash(notebook):
+    """Hash of a notebook's cell sources: its outputs and papermill's injected cell do not count."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    sources = [
+        (cell["cell_type"], "".join(cell["source"]))
+        for cell in cells
+        if "injected-parameters" not in cell.get("metadata", {}).get("tags", [])
+    ]
+    return hashlib.sha256(json.dumps(sources).encode()).hexdigest()
+
+
+def lib_hash():
+    """Hash of the shared code and data in ``lib/``."""
+    digest = hashlib.sha256()
+    lib = ROOT / "lib"
+    for path in sorted([*lib.glob("*.py"), *lib.glob("*.json")]):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def inputs_key(notebook, profile, backend):
+    """What decides a notebook's outputs: its sources, ``lib/``, the profile and the backend."""
+    parts = [source_hash(notebook), lib_hash(), profile.name, backend]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def load_state(profile):
+    path = output_dir("results", profile) / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def save_state(profile, state):
+    path = output_dir("results", profile) / STATE_FILE
+    path.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+
+
+def probe_device(backend):
+    """The device ``backend`` will train on, asked of a fresh Python; ``None`` and the error if unusable."""
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    code = "from lib import system; print(system.device())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if done.returncode:
+        lines = done.stderr.strip().splitlines()
+        return None, lines[-1] if lines else f"exit code {done.returncode}"
+    return done.stdout.strip().splitlines()[-1], None
+
+
+def execute(notebook, profile, log=None):
     """Execute ``notebook`` with papermill under ``profile``; return the executed copy's path.
 
     Full-profile runs replace the notebook's committed outputs, but only once it ran to the end;
-    quick runs write to ``.quick/notebooks/``.
+    quick runs write to ``.quick/notebooks/``. The kernel's output (one line per epoch) streams to
+    ``log`` (default: standard output) while a bar counts the cells.
     """
     import papermill
 
@@ -37,13 +96,29 @@ def execute(notebook, profile):
             tmp,
             parameters={"PROFILE": profile.name},
             kernel_name="python3",
-            cwd=NOTEBOOKS,
+            cwd=notebook.parent,
             progress_bar=True,
+            stdout_file=log or sys.stdout,
         )
         Path(tmp).replace(target)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def failure_line(error):
+    """The failing cell and the error's last line, from a papermill error or any other."""
+    if hasattr(error, "exec_count"):
+        first_line = error.source.strip().splitlines()[0] if error.source.strip() else ""
+        return f"cell In [{error.exec_count}] `{first_line[:60]}`: {error.ename}: {error.evalue}"
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[-1] if lines else ''}"
+
+
+def duration(seconds):
+    minutes, seconds = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
 def update_summary(readme=ROOT / "README.md"):
@@ -61,40 +136,86 @@ def update_summary(readme=ROOT / "README.md"):
     table = markdown_table(rows)
     readme.write_text(f"{head}{TABLE_START}\n{table}{TABLE_END}{tail}")
     (output_dir("results", "full") / "summary.md").write_text(table)
-    figures.save_fig(
-        figures.published_vs_ours(rows, title="Published versus ours"), "summary_published_vs_ours", "full"
-    )
+    comparison = figures.published_vs_ours(rows, title="Published versus ours")
+    figures.save_fig(comparison, "summary_published_vs_ours", "full")
     curves = [read_result(row["name"], "full") for row in rows if row["ours"] is not None]
-    fig = figures.series_curves(
+    series = figures.series_curves(
         [r for r in curves if r["epoch_test_accuracy"]], title="Test accuracy per epoch"
     )
-    figures.save_fig(fig, "summary_series_curves", "full")
+    figures.save_fig(series, "summary_series_curves", "full")
 
 
-def run(args):
-    from lib import system
-
+def run(args, directory=NOTEBOOKS):
+    """Execute the selected notebooks; 0 if all ran (or were up to date), 1 if any failed."""
     profile = get_profile(args.profile)
-    os.environ["LAB_PROFILE"] = profile.name
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings, not errors
-    available = notebooks()
+    backend = args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
+    available = notebooks(directory)
     selected = args.only or list(available)
     unknown = [n for n in selected if n not in available]
     if unknown:
         print(f"error: unknown notebook(s) {unknown}; choose from {' '.join(available)}", file=sys.stderr)
         return 2
-    print(f"Profile {profile.name} · backend {system.backend()} · device {system.device()}")
-    failed = []
-    for number in selected:
-        print(f"[{number}] {available[number].name}", flush=True)
+    device, problem = probe_device(backend)
+    if problem:
+        print(
+            f"error: the {backend} backend cannot run here ({problem}); install it or choose another "
+            f"of {', '.join(BACKENDS)}",
+            file=sys.stderr,
+        )
+        return 2
+    os.environ.update(LAB_PROFILE=profile.name, KERAS_BACKEND=backend)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings, not errors
+    state = load_state(profile)
+    keys = {n: inputs_key(available[n], profile, backend) for n in selected}
+    todo = [n for n in selected if args.force or state.get(available[n].name, {}).get("key") != keys[n]]
+    skipped = [n for n in selected if n not in todo]
+    estimate = sum(state.get(available[n].name, {}).get("seconds", 0) for n in todo)
+    print(f"Profile {profile.name} · backend {backend} · device {device}")
+    print(
+        f"{len(todo)} of {len(selected)} notebooks to run"
+        + (f"; up to date, skipped (use --force to rerun): {' '.join(skipped)}" if skipped else "")
+        + (f"; the last runs of these took {duration(estimate)}" if estimate else "")
+    )
+    failed, started = [], time.perf_counter()
+    for i, number in enumerate(todo, 1):
+        notebook = available[number]
+        elapsed = time.perf_counter() - started
+        print(
+            f"\n[{i}/{len(todo)}] {notebook.name} · elapsed {duration(elapsed)}"
+            + (f" · remaining ≈ {duration(max(estimate - elapsed, 0))}" if estimate else ""),
+            flush=True,
+        )
+        began = time.perf_counter()
         try:
-            print(f"    wrote {execute(available[number], profile).relative_to(ROOT)}")
-        except Exception as error:  # a failing notebook must not stop the others
-            failed.append((number, str(error).strip().splitlines()[-1] if str(error).strip() else error))
+            target = execute(notebook, profile)
+        except KeyboardInterrupt:
+            print(
+                f"\nInterrupted in {notebook.name}. Run the same command again: finished notebooks are "
+                "skipped and training resumes from its last completed epoch.",
+                file=sys.stderr,
+            )
+            return 130
+        except Exception as error:  # one failing notebook must not stop the others
+            failed.append((notebook.name, failure_line(error)))
+            continue
+        seconds = time.perf_counter() - began
+        state[notebook.name] = {
+            "key": keys[number],
+            "seconds": round(seconds, 1),
+            "backend": backend,
+            "device": device,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        save_state(profile, state)
+        print(
+            f"    wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target} "
+            f"in {duration(seconds)}"
+        )
     if profile.is_full:
         update_summary()
-    for number, message in failed:
-        print(f"FAILED {available[number].name}: {message}", file=sys.stderr)
+    print(f"\nSummary ({profile.name} profile):\n" + markdown_table(summary_rows(profile)))
+    for name, line in failed:
+        print(f"FAILED {name}: {line}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -102,10 +223,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m lib", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="execute the notebooks headless")
-    run_parser.add_argument(
-        "--profile", choices=list(PROFILES), default=None, help="default: $LAB_PROFILE or full"
-    )
+    run_parser.add_argument("--profile", choices=list(PROFILES), help="default: $LAB_PROFILE or full")
     run_parser.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers, e.g. --only 00 01")
+    run_parser.add_argument(
+        "--backend", choices=BACKENDS, help="Keras backend; default $KERAS_BACKEND or tensorflow"
+    )
+    run_parser.add_argument("--force", action="store_true", help="rerun notebooks that are up to date")
     commands.add_parser("table", help="rebuild the README's table and the summary figures from results/")
     args = parser.parse_args(argv)
     if args.command == "table":

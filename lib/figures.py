@@ -10,7 +10,8 @@ from lib.paths import output_dir
 def _finish(fig, ax, title, grid=None):
     """Grid, legend and title, the same on every plot."""
     ax.grid(alpha=0.3, **(grid or {}))
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right")
     if title:
         ax.set_title(title)
     fig.tight_layout()

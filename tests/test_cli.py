@@ -1,3 +1,5 @@
+import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -39,3 +41,74 @@ def test_update_summary_rewrites_only_the_marked_block_and_draws_figures(tmp_pat
     assert "| 01 | 784-100-10 sigmoid" in text and "not yet measured" in text
     assert (isolated_outputs / "results" / "summary.md").read_text() in text
     assert (isolated_outputs / "figs" / "summary_published_vs_ours.png").stat().st_size > 1000
+
+
+def write_notebook(path, *sources):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    cells = [new_code_cell(source) for source in sources]
+    cells[0].metadata["tags"] = ["parameters"]
+    nbformat.write(
+        new_notebook(
+            cells=cells,
+            metadata={
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
+        ),
+        path,
+    )
+
+
+@pytest.fixture
+def tiny_notebooks(tmp_path, monkeypatch):
+    monkeypatch.setenv("LAB_PROFILE", "quick")
+    directory = tmp_path / "notebooks"
+    directory.mkdir()
+    write_notebook(directory / "00_ok.ipynb", "PROFILE = None", "print('ran', PROFILE)")
+    write_notebook(directory / "01_fails.ipynb", "PROFILE = None", "x = 1", "raise ValueError('boom')")
+    return directory
+
+
+def run_cli(directory, *args):
+    parsed = argparse.Namespace(profile="quick", only=None, backend="tensorflow", force=False)
+    for arg in args:
+        setattr(parsed, arg, True)
+    return cli.run(parsed, directory)
+
+
+def test_run_reports_the_failing_cell_runs_the_rest_and_skips_what_is_up_to_date(
+    tiny_notebooks, isolated_outputs, capsys
+):
+    assert run_cli(tiny_notebooks) == 1
+    out, err = capsys.readouterr()
+    assert "2 of 2 notebooks to run" in out and "ran quick" in out
+    assert "FAILED 01_fails.ipynb: cell In [4] `raise ValueError('boom')`: ValueError: boom" in err
+    assert (isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb").exists()
+    state = json.loads((isolated_outputs / ".quick" / "results" / "runs.json").read_text())
+    assert list(state) == ["00_ok.ipynb"]
+
+    assert run_cli(tiny_notebooks) == 1  # the failed notebook runs again, the finished one does not
+    out = capsys.readouterr().out
+    assert "1 of 2 notebooks to run; up to date, skipped (use --force to rerun): 00" in out
+
+    write_notebook(tiny_notebooks / "00_ok.ipynb", "PROFILE = None", "print('changed')")
+    assert run_cli(tiny_notebooks) == 1
+    assert "2 of 2 notebooks to run" in capsys.readouterr().out
+
+
+def test_source_hash_ignores_outputs_and_the_injected_cell(tiny_notebooks, isolated_outputs):
+    source = tiny_notebooks / "00_ok.ipynb"
+    before = cli.source_hash(source)
+    run_cli(tiny_notebooks)
+    executed = isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb"
+    assert "injected-parameters" in executed.read_text()
+    assert cli.source_hash(executed) == before
+
+
+def test_unusable_backend_is_exit_code_2(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "probe_device", lambda backend: (None, "No module named 'jax'"))
+    args = argparse.Namespace(profile="quick", only=None, backend="jax", force=False)
+    assert cli.run(args) == 2
+    assert "the jax backend cannot run here (No module named 'jax')" in capsys.readouterr().err
