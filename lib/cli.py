@@ -81,6 +81,9 @@ def probe_device(backend):
 def execute(notebook, profile, log=None):
     """Execute ``notebook`` with papermill under ``profile``; return the executed copy's path.
 
+    The kernel reads the profile from ``$LAB_PROFILE`` (set by ``run``): no parameters cell is
+    injected, so a committed full-profile notebook still runs quick under the tests.
+
     Full-profile runs replace the notebook's committed outputs, but only once it ran to the end;
     quick runs write to ``.quick/notebooks/``. The kernel's output (one line per epoch) streams to
     ``log`` (default: standard output) while a bar counts the cells.
@@ -94,7 +97,6 @@ def execute(notebook, profile, log=None):
         papermill.execute_notebook(
             notebook,
             tmp,
-            parameters={"PROFILE": profile.name},
             kernel_name="python3",
             cwd=notebook.parent,
             progress_bar=True,

@@ -66,7 +66,11 @@ def tiny_notebooks(tmp_path, monkeypatch):
     monkeypatch.setenv("LAB_PROFILE", "quick")
     directory = tmp_path / "notebooks"
     directory.mkdir()
-    write_notebook(directory / "00_ok.ipynb", "PROFILE = None", "print('ran', PROFILE)")
+    write_notebook(
+        directory / "00_ok.ipynb",
+        "PROFILE = None",
+        "from lib.profiles import get_profile\nprint('ran', get_profile(PROFILE).name)",
+    )
     write_notebook(directory / "01_fails.ipynb", "PROFILE = None", "x = 1", "raise ValueError('boom')")
     return directory
 
@@ -98,13 +102,15 @@ def test_run_reports_the_failing_cell_runs_the_rest_and_skips_what_is_up_to_date
     assert "2 of 2 notebooks to run" in capsys.readouterr().out
 
 
-def test_source_hash_ignores_outputs_and_the_injected_cell(tiny_notebooks, isolated_outputs):
+def test_kernel_reads_the_profile_from_the_environment_and_outputs_do_not_change_the_hash(
+    tiny_notebooks, isolated_outputs
+):
     source = tiny_notebooks / "00_ok.ipynb"
     before = cli.source_hash(source)
     run_cli(tiny_notebooks)
-    executed = isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb"
-    assert "injected-parameters" in executed.read_text()
-    assert cli.source_hash(executed) == before
+    executed = (isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb").read_text()
+    assert "ran quick" in executed and "injected-parameters" not in executed
+    assert cli.source_hash(isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb") == before
 
 
 def test_unusable_backend_is_exit_code_2(capsys, monkeypatch):

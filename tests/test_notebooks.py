@@ -1,0 +1,30 @@
+"""What nbval relies on in the committed notebooks."""
+
+import json
+
+import pytest
+
+from lib.paths import NOTEBOOKS
+
+COMMITTED = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_cells(path):
+    return [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name[:2])
+def test_profile_comes_only_from_the_parameters_cell(path):
+    cells = code_cells(path)
+    tags = [cell.get("metadata", {}).get("tags", []) for cell in cells]
+    assert not any("injected-parameters" in t for t in tags), "a papermill cell would pin the profile"
+    parameters = [cell for cell, t in zip(cells, tags, strict=True) if "parameters" in t]
+    assert len(parameters) == 1 and "PROFILE = None" in "".join(parameters[0]["source"])
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name[:2])
+def test_checked_cells_only_print(path):
+    for cell in code_cells(path):
+        if "".join(cell["source"]).startswith("# NBVAL_CHECK_OUTPUT"):
+            kinds = {output["output_type"] for output in cell["outputs"]}
+            assert kinds <= {"stream"}, f"a checked cell must only print: {''.join(cell['source'])[:80]}"
