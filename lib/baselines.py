@@ -26,3 +26,39 @@ def most_similar_label(queries, references, reference_labels, distance=euclidean
         for i in range(0, len(queries), chunk)
     ]
     return np.concatenate(labels)
+
+
+def lasso_pipeline(alpha=0.1, max_iter=2000, variance_threshold=0.01):
+    """The lecture's scikit-learn pipeline: drop near-constant pixels, standardise, Lasso regression.
+
+    Fitted on one-hot labels, it predicts one score per class (a linear regression, not a classifier).
+    """
+    from sklearn.feature_selection import VarianceThreshold
+    from sklearn.linear_model import Lasso
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return Pipeline(
+        [
+            ("variance filter", VarianceThreshold(threshold=variance_threshold)),
+            ("standard_scale", StandardScaler()),
+            ("estimator", Lasso(alpha=alpha, max_iter=max_iter)),
+        ]
+    )
+
+
+def one_hot(labels, num_classes=10):
+    """Integer labels as a (n, num_classes) 0/1 matrix."""
+    return np.eye(num_classes, dtype=np.float32)[np.asarray(labels)]
+
+
+def label_ranking_ap(labels, scores):
+    """scikit-learn's label-ranking average precision of per-class ``scores`` for integer ``labels``.
+
+    With one true class per image it is the mean of 1 / (rank of the true class): 1.0 when the true
+    class always scores highest.
+    """
+    from sklearn.metrics import label_ranking_average_precision_score
+
+    scores = np.asarray(scores)
+    return float(label_ranking_average_precision_score(one_hot(labels, scores.shape[1]), scores))

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NIELSEN = "Nielsen, ch. 6 (network3.py)"
+RADFORD = "Radford's Theano tutorial"
 BEST_OF_3 = "best of 3 runs"
 
 
@@ -94,6 +95,38 @@ EXPERIMENTS = {
             0.9967,
             NIELSEN + ", 33 errors",
             "one ensemble",
+        ),
+        Experiment(
+            "mnist-cnn",
+            "07",
+            "Keras mnist_cnn: conv 32, conv 64, pool, dense 128, Adadelta 1.0, 12 epochs (60k/10k)",
+            0.9925,
+            "Keras example mnist_cnn.py (lecture run: 99.06%)",
+            "one run",
+        ),
+        Experiment(
+            "theano-mlp",
+            "08",
+            "784-625-10 sigmoid, SGD 0.05, batch 128, 100 epochs (60k/10k)",
+            0.9572,
+            RADFORD + " (lecture run: 4.28% test error)",
+            "one run",
+        ),
+        Experiment(
+            "theano-modern-net",
+            "08",
+            "625-625 ReLU, dropout 0.2/0.5, RMSprop 0.001, 100 epochs (60k/10k)",
+            0.9883,
+            RADFORD + " (lecture run: 1.17% test error)",
+            "one run",
+        ),
+        Experiment(
+            "theano-convnet",
+            "08",
+            "conv 32/64/128 3×3, ceil pooling, FC 625, RMSprop 0.001 (60k/10k)",
+            0.9930,
+            RADFORD + " (lecture run: 0.70% test error)",
+            "one run, stopped after 21 of 100 epochs",
         ),
     ]
 }

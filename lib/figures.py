@@ -106,3 +106,68 @@ def published_vs_ours(rows, title=None):
     ax.plot([], [], "o", color="tab:blue", label="ours")
     ax.set(xscale="log", yticks=y, yticklabels=labels, xlabel="test error (%), log scale")
     return _finish(fig, ax, title, grid={"which": "both", "axis": "x"})
+
+
+def reconstruction_pairs(inputs, outputs, title=None):
+    """Each image beside its reconstruction, input left and output right, one pair per row."""
+    inputs, outputs = np.asarray(inputs).reshape(-1, 28, 28), np.asarray(outputs).reshape(-1, 28, 28)
+    fig, axes = plt.subplots(len(inputs), 2, figsize=(2.2, 1.1 * len(inputs)), squeeze=False)
+    for row, (image, rebuilt) in zip(axes, zip(inputs, outputs, strict=True), strict=True):
+        for ax, picture in zip(row, (image, rebuilt), strict=True):
+            ax.imshow(picture, cmap="gray_r", vmin=0, vmax=1)
+            ax.axis("off")
+    axes[0, 0].set_title("input", fontsize=8)
+    axes[0, 1].set_title("output", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(series, ylabel="loss", reference=None, title=None):
+    """Per-epoch curves: ``series`` maps a label to values; ``reference`` maps a label to a dashed line."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, values in series.items():
+        ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, label=label)
+    for label, value in (reference or {}).items():
+        ax.axhline(value, ls="--", color="black", lw=1, label=f"{label}: {value:.4f}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel=ylabel)
+    fig = _finish(fig, ax, title)
+    ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def error_curves(results, lecture=None, title=None):
+    """Training and test error (%) per epoch, one panel per run, as Radford's tutorial plots them.
+
+    ``results`` are run results with ``epoch_train_accuracy`` (``fit(..., measure_train=True)``);
+    ``lecture`` maps an experiment name to the lecture run's log (``lib.experiments.lecture_log``),
+    drawn in grey on that run's panel.
+    """
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
+    for ax, result in zip(axes[0], results, strict=True):
+        name = result["experiment"]
+        log = (lecture or {}).get(name)
+        if log:
+            epochs = np.arange(1, len(log["epoch_test_accuracy"]) + 1)
+            ax.plot(
+                epochs,
+                100 * (1 - np.array(log["epoch_train_accuracy"])),
+                color="silver",
+                label="lecture: train",
+            )
+            ax.plot(
+                epochs, 100 * (1 - np.array(log["epoch_test_accuracy"])), color="grey", label="lecture: test"
+            )
+        epochs = np.arange(1, len(result["epoch_test_accuracy"]) + 1)
+        ax.plot(epochs, 100 * (1 - np.array(result["epoch_train_accuracy"])), "o-", ms=2, label="ours: train")
+        ax.plot(epochs, 100 * (1 - np.array(result["epoch_test_accuracy"])), "o-", ms=2, label="ours: test")
+        ax.set(yscale="log", xlabel="epoch", ylabel="error (%), log scale", title=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -24,3 +24,10 @@ def output_dir(kind, profile=None):
 def checkpoint_dir(experiment, profile=None):
     """The (ignored) directory holding an interrupted run's last completed epoch."""
     return ROOT / ".checkpoints" / get_profile(profile).name / experiment
+
+
+def trained_model_path(name, profile=None):
+    """Where a notebook keeps the weights of a trained model for a later notebook (ignored by git)."""
+    path = ROOT / ".checkpoints" / get_profile(profile).name / "trained-models" / f"{name}.weights.h5"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

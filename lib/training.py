@@ -46,9 +46,9 @@ def fingerprint(model, optimizer, settings):
 class EpochEnd(keras.callbacks.Callback):
     """After each epoch: measure validation and test accuracy, print one line, save a checkpoint."""
 
-    def __init__(self, history, val, test, epochs, directory, key):
+    def __init__(self, history, val, test, epochs, directory, key, train=None):
         super().__init__()
-        self.history, self.val, self.test = history, val, test
+        self.history, self.val, self.test, self.train = history, val, test, train
         self.epochs, self.directory, self.key = epochs, directory, key
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -59,6 +59,8 @@ class EpochEnd(keras.callbacks.Callback):
         if self.val is not None:
             h["epoch_val_accuracy"].append(accuracy(self.model, *self.val))
         h["epoch_test_accuracy"].append(accuracy(self.model, *self.test))
+        if self.train is not None:
+            h["epoch_train_accuracy"].append(accuracy(self.model, *self.train))
         h["epoch_loss"].append(float(logs["loss"]))
         h["epoch_time_s"].append(time.perf_counter() - self.started)
         print(self.line(epoch + 1), flush=True)
@@ -67,6 +69,8 @@ class EpochEnd(keras.callbacks.Callback):
     def line(self, epoch):
         h = self.history
         parts = [f"Epoch {epoch:>3}/{self.epochs}", f"loss {h['epoch_loss'][-1]:.4f}"]
+        if self.train is not None:
+            parts.append(f"train {100 * h['epoch_train_accuracy'][-1]:.2f}%")
         if self.val is not None:
             parts.append(f"validation {100 * h['epoch_val_accuracy'][-1]:.2f}%")
         parts.append(f"test {100 * h['epoch_test_accuracy'][-1]:.2f}%")
@@ -114,6 +118,8 @@ def fit(
     profile=None,
     loss=None,
     hyperparameters=None,
+    shuffle=False,
+    measure_train=False,
 ):
     """Train ``model`` on ``train`` in fixed mini-batch order and return the run's result dict.
 
@@ -122,6 +128,10 @@ def fit(
     cross-entropy of the model's logits; L2 terms come from the layers' regularizers. An
     interrupted run resumes from its last completed epoch when called again with the same settings.
     The result is also written to ``results/<experiment>.<profile>.json``.
+
+    ``shuffle=True`` reshuffles the training set every epoch (Keras' default, as the Keras examples
+    train); ``measure_train=True`` also records the training-set accuracy after every epoch
+    (``epoch_train_accuracy``, measured with dropout off, as the Theano tutorial plots it).
     """
     profile = get_profile(profile)
     x, y = train
@@ -141,11 +151,17 @@ def fit(
         "batch_size": batch_size,
         "hyperparameters": hyperparameters or {},
     }
+    if shuffle:
+        settings["shuffle"] = True
+    if measure_train:
+        settings["measure_train"] = True
     key = fingerprint(model, optimizer, settings)
     directory = checkpoint_dir(experiment, profile)
     history = _resume(model, directory, key)
     if history is None:
         history = {k: [] for k in ("epoch_val_accuracy", "epoch_test_accuracy", "epoch_loss", "epoch_time_s")}
+        if measure_train:
+            history["epoch_train_accuracy"] = []
     done = len(history["epoch_test_accuracy"])
     if done:
         print(f"Resuming {experiment} ({profile.name}) after epoch {done} of {epochs}.")
@@ -153,7 +169,7 @@ def fit(
         f"Training {experiment} ({profile.name}): {len(x):,} images, {epochs} epochs, "
         f"batch {batch_size}, {steps:,} steps per epoch, on {system.device()}."
     )
-    callback = EpochEnd(history, val, test, epochs, directory, key)
+    callback = EpochEnd(history, val, test, epochs, directory, key, train=train if measure_train else None)
     try:
         model.fit(
             x,
@@ -161,7 +177,7 @@ def fit(
             batch_size=batch_size,
             epochs=epochs,
             initial_epoch=done,
-            shuffle=False,
+            shuffle=shuffle,
             verbose=0,
             callbacks=[callback],
         )

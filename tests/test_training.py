@@ -95,3 +95,27 @@ def test_checkpoint_of_other_settings_is_not_resumed(tiny_data, monkeypatch, cap
     _, result = run(tiny_data, lr=0.05)
     assert "other settings" in capsys.readouterr().out
     assert len(result["epoch_loss"]) == 3
+
+
+def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
+    train, val, test = tiny_data
+    set_seed(0)
+    model = models.network3(models.fully_connected(16), models.softmax(2))
+    result = training.fit(
+        model,
+        "unit-test-train-accuracy",
+        train=train,
+        test=test,
+        epochs=2,
+        batch_size=10,
+        optimizer=keras.optimizers.SGD(0.1),
+        seed=0,
+        profile="quick",
+        shuffle=True,
+        measure_train=True,
+    )
+    assert len(result["epoch_train_accuracy"]) == 2
+    assert result["epoch_train_accuracy"][-1] == training.accuracy(model, *train)
+    assert result["shuffle"] is True and result["measure_train"] is True
+    _, plain = run(tiny_data, experiment="unit-test-plain", epochs=1)
+    assert "epoch_train_accuracy" not in plain and "shuffle" not in plain

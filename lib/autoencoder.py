@@ -1,0 +1,131 @@
+"""The lecture's dense autoencoder: 784-128-64-36-18-9 and its mirror, trained to reproduce its input.
+
+It is not a classifier, so it is trained here with plain ``model.fit`` on (image, same image) pairs
+and reported by its mean squared reconstruction error, not by ``lib.training.fit``.
+"""
+
+import time
+from datetime import UTC, datetime
+
+import keras
+import numpy as np
+from keras import layers
+
+from lib import system
+from lib.profiles import get_profile
+from lib.results import write_result
+from lib.training import jit_compile
+
+ENCODER_SIZES = (128, 64, 36, 18, 9)
+INPUT_SIZE = 28 * 28
+STEPS_PER_EXECUTION = 100  # optimizer steps per compiled call: few host round trips at batch 32
+
+
+def dense_autoencoder(sizes=ENCODER_SIZES, input_size=INPUT_SIZE):
+    """Encoder: ReLU layers of ``sizes`` with a linear code layer; decoder: the mirror, sigmoid output."""
+    encoder = keras.Sequential(
+        [keras.Input((input_size,))]
+        + [layers.Dense(n, activation="relu") for n in sizes[:-1]]
+        + [layers.Dense(sizes[-1])],
+        name="encoder",
+    )
+    decoder = keras.Sequential(
+        [keras.Input((sizes[-1],))]
+        + [layers.Dense(n, activation="relu") for n in reversed(sizes[:-1])]
+        + [layers.Dense(input_size, activation="sigmoid")],
+        name="decoder",
+    )
+    return keras.Sequential([encoder, decoder], name="autoencoder")
+
+
+def layer_sizes(model):
+    """The width of every dense layer of an autoencoder, input first: 784, 128, ..., 9, ..., 784."""
+    encoder, decoder = model.layers
+    return [encoder.input.shape[-1]] + [layer.units for part in (encoder, decoder) for layer in part.layers]
+
+
+def flat(images):
+    """Images (n, 28, 28, 1) as rows (n, 784)."""
+    return images.reshape(len(images), -1)
+
+
+class _EpochLine(keras.callbacks.Callback):
+    """One line per epoch: training and test reconstruction error and the epoch's time."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs, self.times = epochs, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.started)
+        print(
+            f"Epoch {epoch + 1:>3}/{self.epochs} · loss (MSE) {logs['loss']:.4f} · "
+            f"test MSE {logs['val_loss']:.4f} · {self.times[-1]:.1f} s",
+            flush=True,
+        )
+
+
+def train_autoencoder(
+    model, experiment, *, train, test, epochs, batch_size, learning_rate, seed, profile=None
+):
+    """Train ``model`` to reproduce ``train`` (rows of pixels) with Adam and the mean squared error.
+
+    The training set is reshuffled every epoch (as the lecture's ``DataLoader(shuffle=True)``). Returns
+    a result dict with the per-epoch training loss and test MSE, also written to
+    ``results/<experiment>.<profile>.json``.
+    """
+    profile = get_profile(profile)
+    system.set_seed(seed)
+    steps = int(np.ceil(len(train) / batch_size))
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="mse",
+        steps_per_execution=min(STEPS_PER_EXECUTION, steps),
+        jit_compile=jit_compile(),
+    )
+    print(
+        f"Training {experiment} ({profile.name}): {len(train):,} images, {epochs} epochs, "
+        f"batch {batch_size}, Adam {learning_rate}, on {system.device()}."
+    )
+    line = _EpochLine(epochs)
+    history = model.fit(
+        train,
+        train,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=True,
+        validation_data=(test, test),
+        verbose=0,
+        callbacks=[line],
+    ).history
+    result = {
+        "experiment": experiment,
+        "profile": profile.name,
+        "seed": seed,
+        "n_train": len(train),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "hyperparameters": {"optimizer": "Adam", "learning_rate": learning_rate, "loss": "mse"},
+        "protocol": f"one run, seed {seed}",
+        "epochs_run": len(history["loss"]),
+        "epoch_loss": [float(v) for v in history["loss"]],
+        "epoch_test_mse": [float(v) for v in history["val_loss"]],
+        "test_mse": float(history["val_loss"][-1]),
+        "epoch_time_s": line.times,
+        "wall_time_s": sum(line.times),
+        "backend": system.backend(),
+        "device": system.device(),
+        "versions": system.versions(),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    path = write_result(result)
+    print(f"Test reconstruction MSE {result['test_mse']:.4f} after epoch {epochs}; saved {path.name}.")
+    return result
+
+
+def mean_image_mse(train, test):
+    """The error of always answering the mean training image: what a collapsed autoencoder scores."""
+    return float(np.mean((test - train.mean(axis=0)) ** 2))
