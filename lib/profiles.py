@@ -17,14 +17,16 @@ DEFAULT = "full"
 class Profile:
     """How much of an experiment to run.
 
-    ``train_size`` caps the number of training images, ``max_epochs`` the number of epochs and
-    ``max_members`` the number of networks in an ensemble (``None``: the published number).
+    ``train_size`` caps the number of training images, ``max_epochs`` the number of epochs,
+    ``max_members`` the number of networks in an ensemble and ``eval_size`` the number of validation
+    and test images measured after every epoch (``None``: the published number).
     """
 
     name: str
     train_size: int | None
     max_epochs: int | None
     max_members: int | None
+    eval_size: int | None = None
 
     @property
     def is_full(self):
@@ -42,9 +44,15 @@ class Profile:
         """How many of ``n`` available training images to use."""
         return n if self.train_size is None else min(n, self.train_size)
 
+    def evaluation_set(self, pair):
+        """The first ``eval_size`` images and labels of a validation or test ``pair`` (all in full)."""
+        if pair is None or self.eval_size is None:
+            return pair
+        return tuple(array[: self.eval_size] for array in pair)
+
 
 PROFILES = {
-    "quick": Profile("quick", train_size=10_000, max_epochs=3, max_members=3),
+    "quick": Profile("quick", train_size=10_000, max_epochs=3, max_members=3, eval_size=2_000),
     "full": Profile("full", train_size=None, max_epochs=None, max_members=None),
 }
 

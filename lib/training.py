@@ -35,6 +35,21 @@ def jit_compile():
     return "auto"
 
 
+def compile_model(model, optimizer, loss=None, steps=STEPS_PER_EXECUTION):
+    """Compile for fast training: up to ``STEPS_PER_EXECUTION`` of an epoch's ``steps`` per call
+    (Keras' PyTorch backend only runs one).
+
+    The default loss is the mean cross-entropy of the model's logits.
+    """
+    per_call = 1 if system.backend() == "torch" else max(1, min(STEPS_PER_EXECUTION, steps))
+    model.compile(
+        optimizer=optimizer,
+        loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        steps_per_execution=per_call,
+        jit_compile=jit_compile(),
+    )
+
+
 def fingerprint(model, optimizer, settings):
     """A hash of what decides a run's numbers, so that a checkpoint is resumed only by the same run."""
     layers = [(layer.__class__.__name__, [list(w.shape) for w in layer.weights]) for layer in model.layers]
@@ -135,18 +150,15 @@ def fit(
     """
     profile = get_profile(profile)
     x, y = train
+    val, test = profile.evaluation_set(val), profile.evaluation_set(test)
     steps = int(np.ceil(len(x) / batch_size))
-    model.compile(
-        optimizer=optimizer,
-        loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        steps_per_execution=min(STEPS_PER_EXECUTION, steps),
-        jit_compile=jit_compile(),
-    )
+    compile_model(model, optimizer, loss, steps)
     settings = {
         "experiment": experiment,
         "profile": profile.name,
         "seed": seed,
         "n_train": len(x),
+        "n_test": len(test[0]),
         "epochs": epochs,
         "batch_size": batch_size,
         "hyperparameters": hyperparameters or {},

@@ -88,7 +88,7 @@ def test_run_reports_the_failing_cell_runs_the_rest_and_skips_what_is_up_to_date
     assert run_cli(tiny_notebooks) == 1
     out, err = capsys.readouterr()
     assert "2 of 2 notebooks to run" in out and "ran quick" in out
-    assert "FAILED 01_fails.ipynb: cell In [4] `raise ValueError('boom')`: ValueError: boom" in err
+    assert "FAILED 01_fails.ipynb: cell In [3] `raise ValueError('boom')`: ValueError: boom" in err
     assert (isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb").exists()
     state = json.loads((isolated_outputs / ".quick" / "results" / "runs.json").read_text())
     assert list(state) == ["00_ok.ipynb"]

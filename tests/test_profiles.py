@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from lib.profiles import get_profile
@@ -28,3 +29,11 @@ def test_quick_shrinks_and_full_keeps_published_settings():
     assert quick.epochs(60) < 60 and quick.take(50_000) < 50_000
     assert quick.epochs(2) == 2
     assert full.members(5) == 5 and 2 < quick.members(5) < 5
+
+
+def test_quick_measures_a_prefix_of_the_evaluation_sets_and_full_all_of_them():
+    x, y = np.arange(10_000 * 2).reshape(10_000, 2), np.arange(10_000)
+    quick_x, quick_y = get_profile("quick").evaluation_set((x, y))
+    assert 0 < len(quick_x) == len(quick_y) < 10_000 and (quick_y == y[: len(quick_y)]).all()
+    assert get_profile("full").evaluation_set((x, y)) == (x, y)
+    assert get_profile("quick").evaluation_set(None) is None

@@ -49,7 +49,7 @@ def test_result_json_records_the_run(tiny_data, isolated_outputs):
     assert result["test_accuracy"] == result["epoch_test_accuracy"][best - 1]
     assert result["epoch_val_accuracy"][best - 1] == max(result["epoch_val_accuracy"])
     assert {"wall_time_s", "backend", "device", "versions", "profile", "batch_size"} <= set(result)
-    assert result["test_accuracy"] == training.accuracy(model, *tiny_data[2])
+    assert result["epoch_test_accuracy"][-1] == training.accuracy(model, *tiny_data[2])
     assert not checkpoint_dir("unit-test", "quick").exists()
 
 
