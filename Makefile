@@ -1,17 +1,22 @@
 # make run   : set up .venv, execute the notebooks (PROFILE=full by default; ONLY="00 01" to select,
 #              BACKEND=jax for another Keras backend, FORCE=1 to rerun notebooks that are up to date)
 # make test  : set up .venv, run the unit tests and re-execute every notebook in the quick profile
+# make bench : training samples/s of ours, Keras defaults and PyTorch (installs requirements-backends.txt)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= full
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: run test
+.PHONY: run test bench
 run: $(VENV)/.installed
 	$(PY) -m lib run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force)
 
 test: $(VENV)/.installed
-	LAB_PROFILE=quick $(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env
+	LAB_PROFILE=quick $(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env -n 2 --dist loadfile
+
+bench: $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-backends.txt
+	$(PY) -m lib bench
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	python3 -m venv $(VENV)

@@ -18,8 +18,9 @@ class Profile:
     """How much of an experiment to run.
 
     ``train_size`` caps the number of training images, ``max_epochs`` the number of epochs,
-    ``max_members`` the number of networks in an ensemble and ``eval_size`` the number of validation
-    and test images measured after every epoch (``None``: the published number).
+    ``max_members`` the number of networks in an ensemble, ``eval_size`` the number of validation
+    and test images measured after every epoch and ``base_size`` the number of original images that
+    the expanded-data notebooks expand five-fold (``None``: the published number).
     """
 
     name: str
@@ -27,6 +28,7 @@ class Profile:
     max_epochs: int | None
     max_members: int | None
     eval_size: int | None = None
+    base_size: int | None = None
 
     @property
     def is_full(self):
@@ -44,6 +46,10 @@ class Profile:
         """How many of ``n`` available training images to use."""
         return n if self.train_size is None else min(n, self.train_size)
 
+    def expansion_base(self, n):
+        """How many of ``n`` original training images to expand with their four shifted copies."""
+        return n if self.base_size is None else min(n, self.base_size)
+
     def evaluation_set(self, pair):
         """The first ``eval_size`` images and labels of a validation or test ``pair`` (all in full)."""
         if pair is None or self.eval_size is None:
@@ -52,7 +58,14 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", train_size=10_000, max_epochs=3, max_members=3, eval_size=2_000),
+    "quick": Profile(
+        "quick",
+        train_size=10_000,
+        max_epochs=3,
+        max_members=3,
+        eval_size=2_000,
+        base_size=1_000,
+    ),
     "full": Profile("full", train_size=None, max_epochs=None, max_members=None),
 }
 

@@ -37,3 +37,8 @@ def test_quick_measures_a_prefix_of_the_evaluation_sets_and_full_all_of_them():
     assert 0 < len(quick_x) == len(quick_y) < 10_000 and (quick_y == y[: len(quick_y)]).all()
     assert get_profile("full").evaluation_set((x, y)) == (x, y)
     assert get_profile("quick").evaluation_set(None) is None
+
+
+def test_quick_expands_fewer_originals_and_full_all_of_them():
+    assert get_profile("full").expansion_base(50_000) == 50_000
+    assert 0 < get_profile("quick").expansion_base(50_000) < get_profile("quick").take(50_000)
