@@ -2,7 +2,8 @@
 
 ``python -m lib run`` executes the notebooks headless, in order, skipping those whose inputs did not
 change since their last successful run; ``python -m lib table`` rebuilds the README's results table
-and the summary figures from ``results/``.
+and the summary figures from ``results/``; ``python -m lib bench`` times training against plain Keras and
+PyTorch.
 """
 
 import argparse
@@ -22,6 +23,8 @@ from lib.results import markdown_table, summary_rows
 
 TABLE_START = "<!-- results-table:start -->"
 TABLE_END = "<!-- results-table:end -->"
+BENCH_START = "<!-- bench-table:start -->"
+BENCH_END = "<!-- bench-table:end -->"
 BACKENDS = ("tensorflow", "jax", "torch")
 STATE_FILE = "runs.json"
 
@@ -123,20 +126,24 @@ def duration(seconds):
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
+def replace_block(readme, start_marker, end_marker, text):
+    """Replace what lies between two marker lines of ``readme`` with ``text``."""
+    head, start, rest = readme.read_text().partition(start_marker)
+    _, end, tail = rest.partition(end_marker)
+    if not start or not end:
+        raise SystemExit(f"{readme} lacks the markers {start_marker} … {end_marker}")
+    readme.write_text(f"{head}{start_marker}\n{text}{end_marker}{tail}")
+
+
 def update_summary(readme=ROOT / "README.md"):
     """Rebuild the summary of the full-profile results: the README's table (between its markers),
     ``results/summary.md`` and the two summary figures in ``figs/``."""
     from lib import figures
     from lib.results import read_result
 
-    text = readme.read_text()
-    head, start, rest = text.partition(TABLE_START)
-    _, end, tail = rest.partition(TABLE_END)
-    if not start or not end:
-        raise SystemExit(f"{readme} lacks the markers {TABLE_START} … {TABLE_END}")
     rows = summary_rows("full")
     table = markdown_table(rows)
-    readme.write_text(f"{head}{TABLE_START}\n{table}{TABLE_END}{tail}")
+    replace_block(readme, TABLE_START, TABLE_END, table)
     (output_dir("results", "full") / "summary.md").write_text(table)
     comparison = figures.published_vs_ours(rows, title="Published versus ours")
     figures.save_fig(comparison, "summary_published_vs_ours", "full")
@@ -232,8 +239,43 @@ def main(argv=None):
     )
     run_parser.add_argument("--force", action="store_true", help="rerun notebooks that are up to date")
     commands.add_parser("table", help="rebuild the README's table and the summary figures from results/")
+    bench_parser = commands.add_parser(
+        "bench", help="training samples/s of ours, Keras defaults and PyTorch (needs torch==2.13.0)"
+    )
+    bench_parser.add_argument("--nets", nargs="+", metavar="NET", help="default: all five network3 nets")
+    bench_parser.add_argument("--batch-sizes", nargs="+", type=int, default=[10, 128])
+    bench_parser.add_argument("--samples", type=int, help="per timed pass (default: 500 or 100 batches)")
+    bench_parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median counts")
+    bench_parser.add_argument("--out", type=Path, help="write bench.json/.md here, not results/ + README")
     args = parser.parse_args(argv)
     if args.command == "table":
         update_summary()
         return 0
+    if args.command == "bench":
+        return bench(args, argv)
     return run(args)
+
+
+def bench(args, argv):
+    """Run the benchmark, print it and record it in ``results/`` and the README (or in ``--out``)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from lib import bench as benchmark
+
+    unknown = sorted(set(args.nets or []) - set(benchmark.NETS))
+    if unknown:
+        print(f"error: unknown net(s) {unknown}; choose from {' '.join(benchmark.NETS)}", file=sys.stderr)
+        return 2
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("error: the benchmark needs PyTorch: pip install -r requirements-backends.txt", file=sys.stderr)
+        return 2
+    nets = args.nets or list(benchmark.NETS)
+    rows = benchmark.benchmark(nets, args.batch_sizes, args.samples, args.repeats)
+    command = "python -m lib " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = benchmark.report(rows, args.repeats, command)
+    text = benchmark.write(report, args.out or output_dir("results", "full"))
+    if args.out is None:
+        replace_block(ROOT / "README.md", BENCH_START, BENCH_END, text)
+    print("\n" + text)
+    return 0

@@ -1,0 +1,223 @@
+"""Training throughput of the network3 nets: ours, plain Keras defaults and a plain PyTorch loop.
+
+Each net is trained for a fixed number of samples at a given mini-batch size, after one untimed
+warm-up pass (tracing and compilation), on random images in memory; the figure reported is the
+median samples per second of several timed passes. The three contenders compute the same thing
+(same architecture, initial-weight statistics, SGD learning rate and L2 term):
+
+- ``ours``: the training core's settings (``lib.training``): many steps per compiled call, XLA where
+  it is measured faster, mini-batches in fixed order.
+- ``keras``: ``model.compile`` and ``model.fit`` with Keras' defaults (one step per call, shuffling).
+- ``torch``: a plain PyTorch loop over in-memory tensors (``pip install torch==2.13.0``).
+"""
+
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import keras
+import numpy as np
+
+from lib import models, system, training
+
+BATCH_SIZES = (10, 128)  # mirrored by the CLI default
+
+
+@dataclass(frozen=True)
+class Net:
+    """A network3 net as blocks ``(kind, units, activation, p_dropout)`` with its SGD settings."""
+
+    blocks: tuple
+    eta: float
+    l2: float = 0.0
+
+
+RELU_BLOCKS = (("conv", 20, "relu", 0.0), ("conv", 40, "relu", 0.0))
+NETS = {
+    "fc-baseline": Net((("fc", 100, "sigmoid", 0.0),), eta=0.1),
+    "conv-pool-1": Net((("conv", 20, "sigmoid", 0.0), ("fc", 100, "sigmoid", 0.0)), eta=0.1),
+    "conv-pool-2": Net(
+        (("conv", 20, "sigmoid", 0.0), ("conv", 40, "sigmoid", 0.0), ("fc", 100, "sigmoid", 0.0)), eta=0.1
+    ),
+    "relu": Net((*RELU_BLOCKS, ("fc", 100, "relu", 0.0)), eta=0.03, l2=models.l2_factor(0.1, 10, 50_000)),
+    "dropout": Net((*RELU_BLOCKS, ("fc", 1000, "relu", 0.5), ("fc", 1000, "relu", 0.5)), eta=0.03),
+}
+SOFTMAX_DROPOUT = {"dropout": 0.5}  # network3's last run also drops the softmax layer's input
+
+
+def keras_net(name):
+    """The Keras model of net ``name``, built from ``lib.models``' network3 layers."""
+    net = NETS[name]
+    blocks = [
+        models.conv_pool(units, activation=act, l2=net.l2)
+        if kind == "conv"
+        else models.fully_connected(units, activation=act, p_dropout=p, l2=net.l2)
+        for kind, units, act, p in net.blocks
+    ]
+    blocks.append(models.softmax(10, p_dropout=SOFTMAX_DROPOUT.get(name, 0.0), l2=net.l2))
+    return models.network3(*blocks, name=name.replace("-", "_"))
+
+
+def torch_net(name):
+    """The same net as a ``torch.nn.Sequential`` on NCHW images, initialised as network3 does."""
+    import torch
+    from torch import nn
+
+    net, modules = NETS[name], []
+    channels, size, features = 1, 28, None  # features: the width once flattened
+    activations = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}
+
+    def normal(layer, weight_variance):
+        nn.init.normal_(layer.weight, std=weight_variance**0.5)
+        nn.init.normal_(layer.bias, std=1.0)
+        return layer
+
+    for kind, units, act, p in net.blocks:
+        if kind == "conv":
+            conv = normal(nn.Conv2d(channels, units, 5), 1.0 / (units * 25 / 4))
+            modules += [conv, nn.MaxPool2d(2), activations[act]()]
+            channels, size = units, (size - 4) // 2
+            continue
+        if features is None:
+            modules.append(nn.Flatten())
+            features = channels * size * size
+        modules += [nn.Dropout(p)] if p else []
+        modules += [normal(nn.Linear(features, units), 1.0 / units), activations[act]()]
+        features = units
+    p = SOFTMAX_DROPOUT.get(name, 0.0)
+    logits = nn.Linear(features, 10)
+    nn.init.zeros_(logits.weight)
+    nn.init.zeros_(logits.bias)
+    modules += [nn.Dropout(p)] if p else []
+    return torch.nn.Sequential(*modules, logits)
+
+
+def _images(samples, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((samples, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, samples)
+
+
+def _time_passes(train_pass, repeats):
+    train_pass()  # warm-up: tracing, compilation, first allocations
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        train_pass()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def time_keras(name, batch_size, samples, repeats, defaults=False):
+    """Median seconds to train Keras net ``name`` on ``samples`` images; ``defaults``: Keras' own."""
+    x, y = _images(samples)
+    system.set_seed(0)
+    model = keras_net(name)
+    optimizer = keras.optimizers.SGD(NETS[name].eta)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    if defaults:
+        model.compile(optimizer=optimizer, loss=loss)
+        return _time_passes(lambda: model.fit(x, y, batch_size=batch_size, verbose=0), repeats)
+    training.compile_model(model, optimizer, loss, steps=samples // batch_size)
+    return _time_passes(lambda: model.fit(x, y, batch_size=batch_size, shuffle=False, verbose=0), repeats)
+
+
+def time_torch(name, batch_size, samples, repeats):
+    """Median seconds to train the PyTorch net ``name`` on ``samples`` images in a plain loop."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch_net(name)
+    x, y = _images(samples)
+    x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+    y = torch.from_numpy(y)
+    optimizer = torch.optim.SGD(model.parameters(), lr=NETS[name].eta)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
+    l2 = NETS[name].l2
+
+    def train_pass():
+        model.train()
+        for start in range(0, samples, batch_size):
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x[start : start + batch_size]), y[start : start + batch_size])
+            if l2:
+                loss = loss + l2 * sum((w * w).sum() for w in weights)
+            loss.backward()
+            optimizer.step()
+
+    return _time_passes(train_pass, repeats)
+
+
+CONTENDERS = {
+    "ours": lambda n, b, s, r: time_keras(n, b, s, r),
+    "keras": lambda n, b, s, r: time_keras(n, b, s, r, defaults=True),
+    "torch": time_torch,
+}
+
+
+def benchmark(nets=tuple(NETS), batch_sizes=BATCH_SIZES, samples=None, repeats=3, log=print):
+    """Samples per second of every contender for each net and batch size, as a list of rows.
+
+    ``samples`` defaults to 500 mini-batches at batch 10 and 100 at larger batches.
+    """
+    rows = []
+    for name in nets:
+        for batch_size in batch_sizes:
+            n = samples or batch_size * (500 if batch_size <= 10 else 100)
+            row = {"net": name, "batch_size": batch_size, "samples": n}
+            for contender, timer in CONTENDERS.items():
+                row[contender] = n / timer(name, batch_size, n, repeats)
+            row["ours/keras"] = row["ours"] / row["keras"]
+            row["ours/torch"] = row["ours"] / row["torch"]
+            log(
+                f"{name:>12} · batch {batch_size:>3} · samples/s ours {row['ours']:,.0f}, keras defaults "
+                f"{row['keras']:,.0f}, torch {row['torch']:,.0f} · ours/keras {row['ours/keras']:.2f}× "
+                f"· ours/torch {row['ours/torch']:.2f}×"
+            )
+            rows.append(row)
+    return rows
+
+
+def markdown(report):
+    """The benchmark report as a Markdown table with its machine, backend and command."""
+    lines = [
+        f"Measured {report['finished_at']} on {report['device']} · Keras backend {report['backend']} · "
+        f"torch {report['torch']} · median of {report['repeats']} passes · `{report['command']}`",
+        "",
+        "| net | batch | samples | ours (samples/s) | Keras defaults | PyTorch loop "
+        "| ours/Keras | ours/PyTorch |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in report["rows"]:
+        lines.append(
+            f"| {r['net']} | {r['batch_size']} | {r['samples']:,} | {r['ours']:,.0f} | {r['keras']:,.0f} "
+            f"| {r['torch']:,.0f} | {r['ours/keras']:.2f}× | {r['ours/torch']:.2f}× |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def report(rows, repeats, command):
+    """The rows with what they were measured on."""
+    import torch
+
+    return {
+        "command": command,
+        "device": system.device(),
+        "backend": system.backend(),
+        "versions": system.versions(),
+        "torch": f"{torch.__version__} ({torch.get_num_threads()} threads)",
+        "repeats": repeats,
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "rows": rows,
+    }
+
+
+def write(report_, directory):
+    """Write ``bench.json`` and ``bench.md`` into ``directory``; return the Markdown."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "bench.json").write_text(json.dumps(report_, indent=1) + "\n")
+    text = markdown(report_)
+    (directory / "bench.md").write_text(text)
+    return text
