@@ -105,10 +105,21 @@ def execute(notebook, profile, log=None):
             progress_bar=True,
             stdout_file=log or sys.stdout,
         )
+        portable_paths(Path(tmp), notebook, target)
         Path(tmp).replace(target)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def portable_paths(executed, notebook, target):
+    """Record papermill's input and output paths relative to the repository, not this machine's."""
+    nb = json.loads(executed.read_text())
+    meta = nb["metadata"].get("papermill", {})
+    for key, path in (("input_path", notebook), ("output_path", target)):
+        path = Path(path).resolve()
+        meta[key] = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else path.name
+    executed.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def failure_line(error):

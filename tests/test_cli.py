@@ -110,6 +110,7 @@ def test_kernel_reads_the_profile_from_the_environment_and_outputs_do_not_change
     run_cli(tiny_notebooks)
     executed = (isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb").read_text()
     assert "ran quick" in executed and "injected-parameters" not in executed
+    assert '"input_path": "00_ok.ipynb"' in executed and "/tmp/" not in executed
     assert cli.source_hash(isolated_outputs / ".quick" / "notebooks" / "00_ok.ipynb") == before
 
 

@@ -28,3 +28,9 @@ def test_checked_cells_only_print(path):
         if "".join(cell["source"]).startswith("# NBVAL_CHECK_OUTPUT"):
             kinds = {output["output_type"] for output in cell["outputs"]}
             assert kinds <= {"stream"}, f"a checked cell must only print: {''.join(cell['source'])[:80]}"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name[:2])
+def test_no_machine_specific_paths(path):
+    text = path.read_text()
+    assert not any(root in text for root in ("/work/", "/tmp/", "/root/", str(NOTEBOOKS.parent)))
