@@ -14,11 +14,10 @@ from keras import layers
 from lib import system
 from lib.profiles import get_profile
 from lib.results import write_result
-from lib.training import jit_compile
+from lib.training import compile_model
 
 ENCODER_SIZES = (128, 64, 36, 18, 9)
 INPUT_SIZE = 28 * 28
-STEPS_PER_EXECUTION = 100  # optimizer steps per compiled call: few host round trips at batch 32
 
 
 def dense_autoencoder(sizes=ENCODER_SIZES, input_size=INPUT_SIZE):
@@ -80,12 +79,7 @@ def train_autoencoder(
     profile = get_profile(profile)
     system.set_seed(seed)
     steps = int(np.ceil(len(train) / batch_size))
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="mse",
-        steps_per_execution=min(STEPS_PER_EXECUTION, steps),
-        jit_compile=jit_compile(),
-    )
+    compile_model(model, keras.optimizers.Adam(learning_rate=learning_rate), "mse", steps)
     print(
         f"Training {experiment} ({profile.name}): {len(train):,} images, {epochs} epochs, "
         f"batch {batch_size}, Adam {learning_rate}, on {system.device()}."

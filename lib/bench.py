@@ -27,11 +27,13 @@ BATCH_SIZES = (10, 128)  # mirrored by the CLI default
 
 @dataclass(frozen=True)
 class Net:
-    """A network3 net as blocks ``(kind, units, activation, p_dropout)`` with its SGD settings."""
+    """A network3 net as blocks ``(kind, units, activation, p_dropout)``, the dropout probability on
+    the softmax layer's input, and its SGD settings."""
 
     blocks: tuple
     eta: float
     l2: float = 0.0
+    p_softmax: float = 0.0
 
 
 RELU_BLOCKS = (("conv", 20, "relu", 0.0), ("conv", 40, "relu", 0.0))
@@ -42,9 +44,10 @@ NETS = {
         (("conv", 20, "sigmoid", 0.0), ("conv", 40, "sigmoid", 0.0), ("fc", 100, "sigmoid", 0.0)), eta=0.1
     ),
     "relu": Net((*RELU_BLOCKS, ("fc", 100, "relu", 0.0)), eta=0.03, l2=models.l2_factor(0.1, 10, 50_000)),
-    "dropout": Net((*RELU_BLOCKS, ("fc", 1000, "relu", 0.5), ("fc", 1000, "relu", 0.5)), eta=0.03),
+    "dropout": Net(
+        (*RELU_BLOCKS, ("fc", 1000, "relu", 0.5), ("fc", 1000, "relu", 0.5)), eta=0.03, p_softmax=0.5
+    ),
 }
-SOFTMAX_DROPOUT = {"dropout": 0.5}  # network3's last run also drops the softmax layer's input
 
 
 def keras_net(name):
@@ -56,7 +59,7 @@ def keras_net(name):
         else models.fully_connected(units, activation=act, p_dropout=p, l2=net.l2)
         for kind, units, act, p in net.blocks
     ]
-    blocks.append(models.softmax(10, p_dropout=SOFTMAX_DROPOUT.get(name, 0.0), l2=net.l2))
+    blocks.append(models.softmax(10, p_dropout=net.p_softmax, l2=net.l2))
     return models.network3(*blocks, name=name.replace("-", "_"))
 
 
@@ -86,7 +89,7 @@ def torch_net(name):
         modules += [nn.Dropout(p)] if p else []
         modules += [normal(nn.Linear(features, units), 1.0 / units), activations[act]()]
         features = units
-    p = SOFTMAX_DROPOUT.get(name, 0.0)
+    p = net.p_softmax
     logits = nn.Linear(features, 10)
     nn.init.zeros_(logits.weight)
     nn.init.zeros_(logits.bias)
