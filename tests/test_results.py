@@ -30,6 +30,15 @@ def test_check_floor_fails_below_the_profile_floor():
     results.check_floor({**result, "test_accuracy": 0.9}, {"quick": 0.88, "full": 0.975})
 
 
+def test_without_a_floor_the_training_loss_must_fall(capsys):
+    result = {"experiment": "conv-pool-2", "profile": "quick", "test_accuracy": 0.0875}
+    floors = {"quick": None, "full": 0.983}
+    results.check_floor({**result, "epoch_loss": [2.3168, 2.3010, 1.3649]}, floors)
+    assert "Loss check passed: 2.3168 → 1.3649" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match=r"did not fall \(2.3026 → 2.3026\)"):
+        results.check_floor({**result, "epoch_loss": [2.3026, 2.3026]}, floors)
+
+
 def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outputs):
     result = {
         "experiment": "fc-baseline",
