@@ -8,6 +8,8 @@ from importlib import metadata
 
 import keras
 
+from lib import distribute
+
 
 def backend():
     """The Keras backend in use (``tensorflow``, ``jax`` or ``torch``)."""
@@ -73,12 +75,14 @@ def set_seed(seed):
 
 
 class Run:
-    """A notebook's run: prints what it runs on at the start and how long it took at the end."""
+    """A notebook's run: trains data-parallel when several GPUs are visible (``lib.distribute``),
+    prints what it runs on at the start and how long it took at the end."""
 
     def __init__(self, profile, seed):
         self.profile = profile
         self.seed = seed
         self.started = time.perf_counter()
+        self.replicas = distribute.enable()
         set_seed(seed)
         print(self.describe())
 
@@ -86,7 +90,9 @@ class Run:
         v = versions()
         return (
             f"profile {self.profile.name} · backend {backend()} {v[backend()]} · Keras {v['keras']} · "
-            f"device {device()} · seed {self.seed} · Python {v['python']} on {sys.platform}"
+            f"device {device()}"
+            + (f" (data-parallel over {self.replicas})" if self.replicas > 1 else "")
+            + f" · seed {self.seed} · Python {v['python']} on {sys.platform}"
         )
 
     def finish(self):

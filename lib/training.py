@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import keras
 import numpy as np
 
-from lib import system
+from lib import distribute, system
 from lib.paths import checkpoint_dir
 from lib.profiles import get_profile
 from lib.results import best_epoch, reported_test_accuracy, write_result
@@ -36,12 +36,16 @@ def jit_compile():
 
 
 def compile_model(model, optimizer, loss=None, steps=STEPS_PER_EXECUTION):
-    """Compile for fast training: up to ``STEPS_PER_EXECUTION`` of an epoch's ``steps`` per call
-    (Keras' PyTorch backend only runs one).
+    """Compile for fast training: up to ``STEPS_PER_EXECUTION`` of an epoch's ``steps`` per call.
 
-    The default loss is the mean cross-entropy of the model's logits.
+    One step per call where Keras cannot run more: on PyTorch, and under TensorFlow's
+    ``MirroredStrategy`` (Keras 3.15 fails there with ``steps_per_execution`` > 1). The default loss
+    is the mean cross-entropy of the model's logits.
     """
-    per_call = 1 if system.backend() == "torch" else max(1, min(STEPS_PER_EXECUTION, steps))
+    one_per_call = system.backend() == "torch" or (
+        system.backend() == "tensorflow" and distribute.replicas() > 1
+    )
+    per_call = 1 if one_per_call else max(1, min(STEPS_PER_EXECUTION, steps))
     model.compile(
         optimizer=optimizer,
         loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -152,6 +156,7 @@ def fit(
     x, y = train
     val, test = profile.evaluation_set(val), profile.evaluation_set(test)
     steps = int(np.ceil(len(x) / batch_size))
+    distribute.check_batch_size(batch_size)
     compile_model(model, optimizer, loss, steps)
     settings = {
         "experiment": experiment,
@@ -179,7 +184,8 @@ def fit(
         print(f"Resuming {experiment} ({profile.name}) after epoch {done} of {epochs}.")
     print(
         f"Training {experiment} ({profile.name}): {len(x):,} images, {epochs} epochs, "
-        f"batch {batch_size}, {steps:,} steps per epoch, on {system.device()}."
+        f"batch {batch_size}, {steps:,} steps per epoch, on {system.device()}"
+        + (f", data-parallel over {distribute.replicas()} devices." if distribute.replicas() > 1 else ".")
     )
     callback = EpochEnd(history, val, test, epochs, directory, key, train=train if measure_train else None)
     try:
