@@ -19,6 +19,7 @@ from pathlib import Path
 
 from lib.paths import NOTEBOOKS, ROOT, output_dir
 from lib.profiles import PROFILES, get_profile
+from lib.progress import Progress, duration
 from lib.results import markdown_table, summary_rows
 
 TABLE_START = "<!-- results-table:start -->"
@@ -81,7 +82,7 @@ def probe_device(backend):
     return done.stdout.strip().splitlines()[-1], None
 
 
-def execute(notebook, profile, log=None):
+def execute(notebook, profile, progress=None):
     """Execute ``notebook`` with papermill under ``profile``; return the executed copy's path.
 
     The kernel reads the profile from ``$LAB_PROFILE`` (set by ``run``): no parameters cell is
@@ -89,7 +90,7 @@ def execute(notebook, profile, log=None):
 
     Full-profile runs replace the notebook's committed outputs, but only once it ran to the end;
     quick runs write to ``.quick/notebooks/``. The kernel's output (one line per epoch) streams to
-    ``log`` (default: standard output) while a bar counts the cells.
+    ``progress`` (a ``lib.progress.Progress``; default: standard output) while a bar counts the cells.
     """
     import papermill
 
@@ -102,8 +103,8 @@ def execute(notebook, profile, log=None):
             tmp,
             kernel_name="python3",
             cwd=notebook.parent,
-            progress_bar=True,
-            stdout_file=log or sys.stdout,
+            progress_bar=progress.cell_bar() if progress else True,
+            stdout_file=progress.stream() if progress else sys.stdout,
         )
         portable_paths(Path(tmp), notebook, target)
         Path(tmp).replace(target)
@@ -129,12 +130,6 @@ def failure_line(error):
         return f"cell In [{error.exec_count}] `{first_line[:60]}`: {error.ename}: {error.evalue}"
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[-1] if lines else ''}"
-
-
-def duration(seconds):
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
 def replace_block(readme, start_marker, end_marker, text):
@@ -196,41 +191,42 @@ def run(args, directory=NOTEBOOKS):
         + (f"; up to date, skipped (use --force to rerun): {' '.join(skipped)}" if skipped else "")
         + (f"; the last runs of these took {duration(estimate)}" if estimate else "")
     )
-    failed, started = [], time.perf_counter()
-    for i, number in enumerate(todo, 1):
-        notebook = available[number]
-        elapsed = time.perf_counter() - started
-        print(
-            f"\n[{i}/{len(todo)}] {notebook.name} · elapsed {duration(elapsed)}"
-            + (f" · remaining ≈ {duration(max(estimate - elapsed, 0))}" if estimate else ""),
-            flush=True,
-        )
-        began = time.perf_counter()
-        try:
-            target = execute(notebook, profile)
-        except KeyboardInterrupt:
-            print(
-                f"\nInterrupted in {notebook.name}. Run the same command again: finished notebooks are "
-                "skipped and training resumes from its last completed epoch.",
-                file=sys.stderr,
-            )
-            return 130
-        except Exception as error:  # one failing notebook must not stop the others
-            failed.append((notebook.name, failure_line(error)))
-            continue
-        seconds = time.perf_counter() - began
-        state[notebook.name] = {
-            "key": keys[number],
-            "seconds": round(seconds, 1),
-            "backend": backend,
-            "device": device,
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        save_state(profile, state)
-        print(
-            f"    wrote {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target} "
-            f"in {duration(seconds)}"
-        )
+    failed = []
+    names = [available[n].name for n in todo]
+    progress = Progress(names, {name: state[name]["seconds"] for name in names if name in state})
+    try:
+        for number in todo:
+            notebook = available[number]
+            progress.start(notebook.name)
+            began = time.perf_counter()
+            try:
+                target = execute(notebook, profile, progress)
+            except KeyboardInterrupt:
+                print(
+                    f"\nInterrupted in {notebook.name}. Run the same command again: finished notebooks "
+                    "are skipped and training resumes from its last completed epoch.",
+                    file=sys.stderr,
+                )
+                return 130
+            except Exception as error:  # one failing notebook must not stop the others
+                failed.append((notebook.name, failure_line(error)))
+                progress.write(f"    FAILED: {failed[-1][1]}")
+                progress.done(notebook.name)
+                continue
+            seconds = time.perf_counter() - began
+            state[notebook.name] = {
+                "key": keys[number],
+                "seconds": round(seconds, 1),
+                "backend": backend,
+                "device": device,
+                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            save_state(profile, state)
+            shown = target.relative_to(ROOT) if target.is_relative_to(ROOT) else target
+            progress.write(f"    wrote {shown} in {duration(seconds)}")
+            progress.done(notebook.name)
+    finally:
+        progress.close()
     if profile.is_full:
         update_summary()
     print(f"\nSummary ({profile.name} profile):\n" + markdown_table(summary_rows(profile)))
