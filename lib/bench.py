@@ -153,6 +153,103 @@ def time_torch(name, batch_size, samples, repeats):
     return _time_passes(train_pass, repeats)
 
 
+def phase_times_tensorflow(name, batch_size, steps, repeats):
+    """Milliseconds per step of net ``name`` in TensorFlow, by phase: the forward pass, the backward
+    pass and the SGD update, each inside one compiled loop over ``steps`` mini-batches (no host
+    round trips), so that the differences are kernel time. TensorFlow backend only."""
+    import tensorflow as tf
+
+    if system.backend() != "tensorflow":
+        raise RuntimeError("the phase profile needs KERAS_BACKEND=tensorflow")
+    x, y = _images(batch_size * steps)
+    xs = tf.constant(x.reshape(steps, batch_size, 28, 28, 1))
+    ys = tf.constant(y.reshape(steps, batch_size))
+    system.set_seed(0)
+    model = keras_net(name)
+    optimizer = keras.optimizers.SGD(NETS[name].eta)
+    optimizer.build(model.trainable_variables)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def loss_and_grads(i, backward):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(ys[i], model(xs[i], training=True)) + sum(model.losses)
+        return loss, tape.gradient(loss, model.trainable_variables) if backward else []
+
+    def loop(backward, update):
+        @tf.function
+        def run():
+            total = tf.constant(0.0)
+            for i in tf.range(steps):
+                loss, grads = loss_and_grads(i, backward)
+                if update:
+                    optimizer.apply(grads, model.trainable_variables)
+                total += loss + sum(tf.reduce_sum(g) for g in grads)
+            return total
+
+        return lambda: run().numpy()
+
+    forward, backward, step = (_time_passes(loop(b, u), repeats) for b, u in ((0, 0), (1, 0), (1, 1)))
+    return _phases(forward, backward, step, steps)
+
+
+def phase_times_torch(name, batch_size, steps, repeats):
+    """The same phases for the plain PyTorch loop (eager: its per-call overhead is in each phase)."""
+    import torch
+
+    torch.manual_seed(0)
+    model = torch_net(name).train()
+    x, y = _images(batch_size * steps)
+    xs = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().reshape(steps, batch_size, 1, 28, 28)
+    ys = torch.from_numpy(y).reshape(steps, batch_size)
+    optimizer = torch.optim.SGD(model.parameters(), lr=NETS[name].eta)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def loop(backward, update):
+        def run():
+            for i in range(steps):
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(xs[i]), ys[i])
+                if backward:
+                    loss.backward()
+                if update:
+                    optimizer.step()
+
+        return run
+
+    forward, backward, step = (_time_passes(loop(b, u), repeats) for b, u in ((0, 0), (1, 0), (1, 1)))
+    return _phases(forward, backward, step, steps)
+
+
+def _phases(forward, forward_backward, step, steps):
+    ms = 1000 / steps
+    return {
+        "forward": forward * ms,
+        "backward": (forward_backward - forward) * ms,
+        "update": (step - forward_backward) * ms,
+        "step": step * ms,
+    }
+
+
+def phase_profile(nets=("conv-pool-1", "relu"), batch_sizes=BATCH_SIZES, repeats=3, log=print):
+    """Where a training step's time goes, TensorFlow against PyTorch, plus what ``fit`` adds: rows of
+    milliseconds per step by phase (``fit`` is the training core's whole step, through Keras)."""
+    rows = []
+    for name in nets:
+        for batch_size in batch_sizes:
+            steps = 500 if batch_size <= 10 else 50
+            fit = time_keras(name, batch_size, batch_size * steps, repeats) * 1000 / steps
+            for framework, timer in (("tensorflow", phase_times_tensorflow), ("torch", phase_times_torch)):
+                row = {"net": name, "batch_size": batch_size, "framework": framework}
+                row.update(timer(name, batch_size, steps, repeats))
+                row["fit"] = fit if framework == "tensorflow" else None
+                log(
+                    f"{name:>12} · batch {batch_size:>3} · {framework:>10}: ms per step "
+                    + " · ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float))
+                )
+                rows.append(row)
+    return rows
+
+
 CONTENDERS = {
     "ours": lambda n, b, s, r: time_keras(n, b, s, r),
     "keras": lambda n, b, s, r: time_keras(n, b, s, r, defaults=True),
@@ -224,3 +321,21 @@ def write(report_, directory):
     text = markdown(report_)
     (directory / "bench.md").write_text(text)
     return text
+
+
+def phases_markdown(rows, command):
+    """The phase profile as a Markdown table with its machine and command."""
+    lines = [
+        f"Measured {datetime.now(UTC).isoformat(timespec='seconds')} on {system.device()} · "
+        f"median of 3 passes · `{command}` · milliseconds per optimizer step",
+        "",
+        "| net | batch | framework | forward | backward | SGD update | step (sum) | through `fit` (ours) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        fit = f"{r['fit']:.3f}" if r["fit"] is not None else ""
+        lines.append(
+            f"| {r['net']} | {r['batch_size']} | {r['framework']} | {r['forward']:.3f} | {r['backward']:.3f} "
+            f"| {r['update']:.3f} | {r['step']:.3f} | {fit} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -254,6 +254,11 @@ def main(argv=None):
     bench_parser.add_argument("--samples", type=int, help="per timed pass (default: 500 or 100 batches)")
     bench_parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median counts")
     bench_parser.add_argument("--out", type=Path, help="write bench.json/.md here, not results/ + README")
+    bench_parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="instead: ms per step by phase (forward, backward, update), TensorFlow against PyTorch",
+    )
     args = parser.parse_args(argv)
     if args.command == "table":
         update_summary()
@@ -277,11 +282,20 @@ def bench(args, argv):
     except ImportError:
         print("error: the benchmark needs PyTorch: pip install -r requirements-backends.txt", file=sys.stderr)
         return 2
+    command = "python -m lib " + " ".join(argv if argv is not None else sys.argv[1:])
+    directory = args.out or output_dir("results", "full")
+    if args.phases:
+        rows = benchmark.phase_profile(args.nets or ("conv-pool-1", "relu"), args.batch_sizes, args.repeats)
+        text = benchmark.phases_markdown(rows, command)
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "bench_phases.json").write_text(json.dumps(rows, indent=1) + "\n")
+        (directory / "bench_phases.md").write_text(text)
+        print("\n" + text)
+        return 0
     nets = args.nets or list(benchmark.NETS)
     rows = benchmark.benchmark(nets, args.batch_sizes, args.samples, args.repeats)
-    command = "python -m lib " + " ".join(argv if argv is not None else sys.argv[1:])
     report = benchmark.report(rows, args.repeats, command)
-    text = benchmark.write(report, args.out or output_dir("results", "full"))
+    text = benchmark.write(report, directory)
     if args.out is None:
         replace_block(ROOT / "README.md", BENCH_START, BENCH_END, text)
     print("\n" + text)

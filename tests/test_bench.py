@@ -39,3 +39,12 @@ def test_ours_and_keras_defaults_train_and_are_timed():
 def test_unknown_net_is_exit_code_2(capsys):
     assert cli.main(["bench", "--nets", "resnet"]) == 2
     assert "unknown net(s) ['resnet']" in capsys.readouterr().err
+
+
+def test_phase_profile_splits_a_step_into_forward_backward_and_update():
+    phases = bench.phase_times_tensorflow("fc-baseline", batch_size=10, steps=20, repeats=1)
+    assert phases["forward"] > 0 and phases["step"] > phases["forward"]
+    assert phases["step"] == pytest.approx(phases["forward"] + phases["backward"] + phases["update"])
+    row = {"net": "fc-baseline", "batch_size": 10, "framework": "tensorflow", **phases, "fit": 1.0}
+    table = bench.phases_markdown([row], "python -m lib bench --phases")
+    assert f"| fc-baseline | 10 | tensorflow | {phases['forward']:.3f} |" in table
