@@ -4,14 +4,15 @@ The gradient ascent follows the lecture's (Keras' ``conv_filter_visualization`` 
 MNIST): start from a noisy image, take 20 steps of size 1 along the gradient of the filter's mean
 activation divided by its root mean square, drop filters whose activation stays ≤ 0, keep the 16
 strongest and stitch them into a 4×4 grid with a 5-pixel black margin. The input gradient needs the
-backend: ``tf.GradientTape`` on TensorFlow, ``jax.grad`` over ``stateless_call`` on JAX.
+backend: ``tf.GradientTape`` on TensorFlow, ``jax.grad`` over ``stateless_call`` on JAX, autograd on
+PyTorch.
 """
 
 import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-GRADIENT_BACKENDS = ("tensorflow", "jax")
+GRADIENT_BACKENDS = ("tensorflow", "jax", "torch")
 
 
 def deprocess_image(x):
@@ -74,8 +75,17 @@ def _gradient_function(feature_model):
 
         value_and_grad = jax.jit(jax.value_and_grad(loss_fn))
         return lambda image, index: value_and_grad(jnp.asarray(image, jnp.float32), index)
+    if backend == "torch":
+
+        def value_and_grad(image, index):
+            image = keras.ops.convert_to_tensor(image, "float32").requires_grad_(True)
+            loss = feature_model(image, training=False)[..., index].mean()
+            loss.backward()
+            return loss.detach().cpu(), image.grad.cpu()
+
+        return value_and_grad
     raise NotImplementedError(
-        f"gradient ascent on the input needs the TensorFlow or JAX backend, not {backend!r}: "
+        f"gradient ascent on the input needs the TensorFlow, JAX or PyTorch backend, not {backend!r}: "
         f"set KERAS_BACKEND to one of {', '.join(GRADIENT_BACKENDS)}"
     )
 
