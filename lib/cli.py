@@ -155,7 +155,7 @@ def update_summary(readme=ROOT / "README.md"):
     figures.save_fig(comparison, "summary_published_vs_ours", "full")
     curves = [read_result(row["name"], "full") for row in rows if row["ours"] is not None]
     series = figures.series_curves(
-        [r for r in curves if r["epoch_test_accuracy"]], title="Test accuracy per epoch"
+        [r for r in curves if r.get("epoch_test_accuracy")], title="Test accuracy per epoch"
     )
     figures.save_fig(series, "summary_series_curves", "full")
 

@@ -171,3 +171,32 @@ def error_curves(results, lecture=None, title=None):
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def time_to_accuracy(search, final, target=0.99, anchor=None, title=None):
+    """Accuracy against training seconds: the recipes tried on the validation set (``search``) and
+    the chosen recipe's seeds on the test set (``final``), both lists of ``speedrun.trial`` dicts;
+    ``anchor`` is a ``(label, seconds, accuracy)`` published point."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for trial in search:
+        ax.plot(trial["seconds"], 100 * trial["accuracy"], "s", color="tab:blue", ms=6)
+        ax.annotate(
+            trial["recipe"],
+            (trial["seconds"], 100 * trial["accuracy"]),
+            fontsize=7,
+            xytext=(4, 4),
+            textcoords="offset points",
+        )
+    ax.plot([], [], "s", color="tab:blue", label="recipes, validation accuracy (seed 0)")
+    seconds, accuracy = [t["seconds"] for t in final], [100 * t["accuracy"] for t in final]
+    ax.plot(
+        seconds, accuracy, "o", color="tab:orange", label=f"chosen recipe, test accuracy ({len(final)} seeds)"
+    )
+    if anchor:
+        label, anchor_seconds, anchor_accuracy = anchor
+        ax.plot(anchor_seconds, 100 * anchor_accuracy, "*", color="black", ms=10, label=label)
+    ax.axhline(100 * target, ls="--", color="black", lw=1, label=f"target {100 * target:.1f}%")
+    ax.set(
+        xscale="log", xlabel="seconds from data in memory to trained model (log scale)", ylabel="accuracy (%)"
+    )
+    return _finish(fig, ax, title)

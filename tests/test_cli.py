@@ -43,6 +43,22 @@ def test_update_summary_rewrites_only_the_marked_block_and_draws_figures(tmp_pat
     assert (isolated_outputs / "figs" / "summary_published_vs_ours.png").stat().st_size > 1000
 
 
+def test_summary_figures_skip_results_without_per_epoch_accuracies(tmp_path, isolated_outputs):
+    from lib.results import write_result
+
+    speedrun = {
+        "experiment": "speedrun",
+        "profile": "full",
+        "test_accuracy": 0.993,
+        "protocol": "mean of 5 seeds",
+    }
+    write_result({**speedrun, "epochs_run": 2, "wall_time_s": 90.0, "backend": "tensorflow", "device": "CPU"})
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{cli.TABLE_START}\n{cli.TABLE_END}\n")
+    cli.update_summary(readme)
+    assert "| 10 | Speedrun" in readme.read_text() and "99.30% (mean of 5 seeds)" in readme.read_text()
+
+
 def write_notebook(path, *sources):
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
