@@ -24,6 +24,7 @@ def test_torch_nets_have_the_keras_nets_parameters():
 def test_benchmark_reports_samples_per_second_and_ratios(monkeypatch):
     seconds = {"ours": 1.0, "keras": 4.0, "torch": 2.0}
     monkeypatch.setattr(bench, "CONTENDERS", {k: (lambda n, b, s, r, t=t: t) for k, t in seconds.items()})
+    monkeypatch.setattr(bench, "settle", lambda name, batch_size: None)
     (row,) = bench.benchmark(["relu"], [10], samples=100, repeats=1, log=lambda line: None)
     assert row["ours"] == 100 and row["keras"] == 25 and row["ours/keras"] == 4.0
     assert row["ours/torch"] == 2.0
