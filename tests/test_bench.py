@@ -1,3 +1,4 @@
+import keras
 import pytest
 
 from lib import bench, cli
@@ -43,6 +44,10 @@ def test_unknown_net_is_exit_code_2(capsys):
 
 
 def test_phase_profile_splits_a_step_into_forward_backward_and_update():
+    if keras.backend.backend() != "tensorflow":
+        with pytest.raises(RuntimeError, match="KERAS_BACKEND=tensorflow"):
+            bench.phase_times_tensorflow("fc-baseline", batch_size=10, steps=20, repeats=1)
+        return
     phases = bench.phase_times_tensorflow("fc-baseline", batch_size=10, steps=20, repeats=1)
     assert phases["forward"] > 0 and phases["step"] > phases["forward"]
     assert phases["step"] == pytest.approx(phases["forward"] + phases["backward"] + phases["update"])
