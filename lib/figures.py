@@ -70,10 +70,13 @@ def accuracy_curves(results, published=None, lecture=None, title=None):
 
 
 def series_curves(results, title=None):
-    """Test accuracy per epoch of several experiments on one plot (zoomed on the top of the scale)."""
+    """Test accuracy per epoch of several experiments on one plot (zoomed on the top of the scale).
+
+    Results that are ``None`` (never run) or have no per-epoch accuracies (the speedrun) are skipped.
+    """
     fig, ax = plt.subplots(figsize=(8, 4.5))
     lowest = 100.0
-    for result in results:
+    for result in [r for r in results if r and r.get("epoch_test_accuracy")]:
         accuracy = 100 * np.array(result["epoch_test_accuracy"])
         ax.plot(np.arange(1, len(accuracy) + 1), accuracy, label=result["experiment"])
         lowest = min(lowest, np.percentile(accuracy, 10))
