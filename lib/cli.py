@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lib.paths import NOTEBOOKS, ROOT, output_dir
-from lib.profiles import PROFILES, get_profile
+from lib.profiles import PROFILES, RETRAIN_VAR, get_profile
 from lib.progress import Progress, duration
 from lib.results import markdown_table, summary_rows
 
@@ -177,6 +177,8 @@ def run(args, directory=NOTEBOOKS):
         )
         return 2
     os.environ.update(LAB_PROFILE=profile.name, KERAS_BACKEND=backend)
+    if args.force:
+        os.environ[RETRAIN_VAR] = "1"  # and train again the networks that were kept
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings, not errors
     state = load_state(profile)
     keys = {n: inputs_key(available[n], profile, backend) for n in selected}
@@ -212,14 +214,14 @@ def run(args, directory=NOTEBOOKS):
                 progress.done(notebook.name)
                 continue
             seconds = time.perf_counter() - began
-            state[notebook.name] = {
+            record = {
                 "key": keys[number],
                 "seconds": round(seconds, 1),
                 "backend": backend,
                 "device": device,
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            save_state(profile, state)
+            save_state(profile, {**load_state(profile), notebook.name: record})  # another run may write too
             shown = target.relative_to(ROOT) if target.is_relative_to(ROOT) else target
             progress.write(f"    wrote {shown} in {duration(seconds)}")
             progress.done(notebook.name)
@@ -242,7 +244,11 @@ def main(argv=None):
     run_parser.add_argument(
         "--backend", choices=BACKENDS, help="Keras backend; default $KERAS_BACKEND or tensorflow"
     )
-    run_parser.add_argument("--force", action="store_true", help="rerun notebooks that are up to date")
+    run_parser.add_argument(
+        "--force",
+        action="store_true",
+        help="rerun notebooks that are up to date and train their kept networks again",
+    )
     commands.add_parser("table", help="rebuild the README's table and the summary figures from results/")
     bench_parser = commands.add_parser(
         "bench", help="training samples/s of ours, Keras defaults and PyTorch (needs torch==2.13.0)"

@@ -14,7 +14,7 @@ QUICK_ROOT = ROOT / ".quick"
 
 
 def output_dir(kind, profile=None):
-    """The directory for ``kind`` (``figs``, ``results``, ``notebooks``) under ``profile``, created."""
+    """The directory for ``kind`` (``figs``, ``results``, ``models``...) under ``profile``, created."""
     base = ROOT if get_profile(profile).is_full else QUICK_ROOT
     path = base / kind
     path.mkdir(parents=True, exist_ok=True)
@@ -26,8 +26,15 @@ def checkpoint_dir(experiment, profile=None):
     return ROOT / ".checkpoints" / get_profile(profile).name / experiment
 
 
-def trained_model_path(name, profile=None):
-    """Where a notebook keeps the weights of a trained model for a later notebook (ignored by git)."""
-    path = ROOT / ".checkpoints" / get_profile(profile).name / "trained-models" / f"{name}.weights.h5"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+def trained_weights_path(experiment, profile=None):
+    """The final weights of a finished run: ``models/`` (committed) in full, ``.quick/models/`` in quick."""
+    profile = get_profile(profile)
+    return output_dir("models", profile) / f"{experiment}.{profile.name}.weights.h5"
+
+
+def relative(path):
+    """``path`` relative to the repository when it lies inside it, for messages."""
+    try:
+        return Path(path).relative_to(ROOT)
+    except ValueError:
+        return Path(path)

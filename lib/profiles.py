@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 ENV_VAR = "LAB_PROFILE"
 DEFAULT = "full"
+RETRAIN_VAR = "LAB_RETRAIN"  # "1": train again the runs a profile would reuse (python -m lib run --force)
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Profile:
     ``max_members`` the number of networks in an ensemble, ``eval_size`` the number of validation
     and test images measured after every epoch and ``base_size`` the number of original images that
     the expanded-data notebooks expand five-fold (``None``: the published number).
+    ``reuse_trained``: a finished run is loaded from its kept weights instead of being trained again
+    (``lib.training``); off in ``quick``, so CI and smoke runs always train.
     """
 
     name: str
@@ -29,6 +32,7 @@ class Profile:
     max_members: int | None
     eval_size: int | None = None
     base_size: int | None = None
+    reuse_trained: bool = False
 
     @property
     def is_full(self):
@@ -66,7 +70,7 @@ PROFILES = {
         eval_size=2_000,
         base_size=1_000,
     ),
-    "full": Profile("full", train_size=None, max_epochs=None, max_members=None),
+    "full": Profile("full", train_size=None, max_epochs=None, max_members=None, reuse_trained=True),
 }
 
 

@@ -1,10 +1,18 @@
 """Run results: the best-validation rule, the results JSON files and the summary table."""
 
 import json
+import os
+import sys
 
 from lib.experiments import EXPERIMENTS, get_experiment
-from lib.paths import output_dir
+from lib.paths import output_dir, relative
 from lib.profiles import get_profile
+
+REQUIRED = ("experiment", "profile", "test_accuracy")
+
+
+class ResultError(ValueError):
+    """A results file that cannot be read or lacks what every result records."""
 
 
 def best_epoch(val_accuracy):
@@ -29,23 +37,50 @@ def result_path(experiment, profile=None):
 
 
 def write_result(result):
-    """Write ``result`` (a dict with ``experiment`` and ``profile``) to its JSON file; return the path."""
+    """Write ``result`` (a dict with ``experiment`` and ``profile``) to its JSON file; return the path.
+
+    The file is replaced whole, so a crash leaves the previous result or the new one, never half.
+    """
     path = result_path(result["experiment"], result["profile"])
-    path.write_text(json.dumps(result, indent=1) + "\n")
+    tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.replace(path)
     return path
 
 
 def read_result(experiment, profile=None):
-    """The stored result of ``experiment`` under ``profile``, or ``None`` if it was never run."""
+    """The stored result of ``experiment`` under ``profile``, or ``None`` if it was never run.
+
+    Raises ``ResultError`` naming the file when it is unreadable or incomplete.
+    """
     path = result_path(experiment, profile)
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultError(
+            f"{relative(path)} is not a readable results file ({type(error).__name__}); "
+            "restore it with git checkout or run its notebook again"
+        ) from None
+    missing = [k for k in REQUIRED if not isinstance(result, dict) or k not in result]
+    if missing:
+        raise ResultError(
+            f"{relative(path)} lacks {', '.join(missing)}; "
+            "restore it with git checkout or run its notebook again"
+        )
+    return result
 
 
 def summary_rows(profile="full"):
     """One row per registered experiment: published figure, ours (or None) and the gap in points."""
     rows = []
     for exp in EXPERIMENTS.values():
-        result = read_result(exp.name, profile)
+        try:
+            result = read_result(exp.name, profile)
+        except ResultError as error:
+            print(f"Warning: {error}; its row says 'not yet measured'.", file=sys.stderr)
+            result = None
         ours = result["test_accuracy"] if result else None
         rows.append(
             {

@@ -1,10 +1,20 @@
 """Training as network3.py does it: plain SGD, mini-batches in fixed order, per-epoch validation and
-test accuracy, the best-validation rule; plus resumable checkpoints and a results JSON per run.
+test accuracy, the best-validation rule; plus resumable checkpoints, a results JSON per run and the
+kept weights of every finished run.
+
+Two runs are *the same run* when they share the run key (``fingerprint``): the layers (class, config
+without the layer's name, weight shapes), the optimizer's and the loss's configs, the experiment,
+profile, seed, epochs, batch size, hyperparameters and shuffling, a digest of the training,
+validation and test arrays, and ``NUMERICS``. The backend and the device are not part of it: weights
+trained on one load on any other, and the result says where they were trained.
 """
 
+import contextlib
 import hashlib
 import json
+import os
 import shutil
+import sys
 import time
 from datetime import UTC, datetime
 
@@ -12,14 +22,16 @@ import keras
 import numpy as np
 
 from lib import distribute, system
-from lib.paths import checkpoint_dir
-from lib.profiles import get_profile
-from lib.results import best_epoch, reported_test_accuracy, write_result
+from lib.paths import checkpoint_dir, relative, trained_weights_path
+from lib.profiles import RETRAIN_VAR, get_profile
+from lib.results import ResultError, best_epoch, read_result, reported_test_accuracy, write_result
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
-WEIGHTS_FILE = "last_epoch.weights.h5"
 STATE_FILE = "state.json"
+NUMERICS = 1
+"""Version of the numbers this module computes: bump it with any change that alters a run's numbers
+(loss, update, data order, evaluation), so that kept networks are trained again."""
 
 
 def accuracy(model, x, y):
@@ -54,12 +66,99 @@ def compile_model(model, optimizer, loss=None, steps=STEPS_PER_EXECUTION):
     )
 
 
-def fingerprint(model, optimizer, settings):
-    """A hash of what decides a run's numbers, so that a checkpoint is resumed only by the same run."""
-    layers = [(layer.__class__.__name__, [list(w.shape) for w in layer.weights]) for layer in model.layers]
-    opt = {k: v for k, v in optimizer.get_config().items() if k != "name"}
-    blob = json.dumps({"layers": layers, "optimizer": opt, **settings}, sort_keys=True, default=str)
+def warn(message):
+    """One line on standard error (a red line in Jupyter)."""
+    print(f"Warning: {message}", file=sys.stderr, flush=True)
+
+
+def data_digest(*pairs):
+    """A digest of the arrays of ``(x, y)`` pairs (``None`` allowed): a run on other data is another run."""
+    digest = hashlib.blake2b(digest_size=16)
+    for pair in pairs:
+        for array in pair or ():
+            array = np.ascontiguousarray(array)
+            digest.update(f"{array.dtype.str}{array.shape}".encode())
+            digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
+def _config(obj):
+    """A layer's, optimizer's or loss's config without its (auto-numbered) name."""
+    if obj is None or not hasattr(obj, "get_config"):
+        return getattr(obj, "__name__", repr(obj))
+    return {k: v for k, v in obj.get_config().items() if k != "name"}
+
+
+def fingerprint(model, optimizer, loss, settings):
+    """The run key: a hash of everything that decides a run's numbers (see the module docstring)."""
+    layers = [
+        (layer.__class__.__name__, _config(layer), [list(w.shape) for w in layer.weights])
+        for layer in model.layers
+    ]
+    blob = json.dumps(
+        {
+            "layers": layers,
+            "optimizer": _config(optimizer),
+            "loss": _config(loss),
+            "numerics": NUMERICS,
+            **settings,
+        },
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def retrain_requested():
+    """Whether ``$LAB_RETRAIN`` asks to train even runs that were kept (``python -m lib run --force``)."""
+    return os.environ.get(RETRAIN_VAR, "") == "1"
+
+
+def kept_run(model, experiment, profile, key):
+    """The stored result of the same finished run, its weights loaded into ``model``; else ``None``.
+
+    A missing, unreadable or mismatched weights file, or a result of other settings, means training
+    again, with one line that says why; ``model`` keeps its initial weights then.
+    """
+    path = trained_weights_path(experiment, profile)
+    try:
+        result = read_result(experiment, profile)
+    except ResultError as error:
+        warn(f"retraining {experiment}: {error}")
+        return None
+    if result is None:
+        return None
+    if result.get("run_key") != key:
+        print(f"Training {experiment}: the kept run {relative(path)} has other settings or code.")
+        return None
+    if not path.exists():
+        warn(f"retraining {experiment}: its trained weights {relative(path)} are missing.")
+        return None
+    initial = model.get_weights()
+    try:
+        model.load_weights(path)
+    except Exception as error:  # a damaged or foreign file: h5py, ValueError, KeyError...
+        model.set_weights(initial)
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        warn(f"retraining {experiment}: cannot load {relative(path)} ({reason}).")
+        return None
+    minutes = result["wall_time_s"] / 60
+    print(
+        f"Loaded {experiment} ({profile.name}) from {relative(path)}: trained {result['finished_at'][:10]} "
+        f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
+        f"(python -m lib run --force, or {RETRAIN_VAR}=1, trains it again)."
+    )
+    return result
+
+
+def keep(model, result, profile):
+    """Save the finished run's weights, then its result (which names them): the result is the commit."""
+    path = trained_weights_path(result["experiment"], profile)
+    tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
+    model.save_weights(tmp)
+    tmp.replace(path)
+    result["weights"] = str(relative(path))
+    return write_result(result)
 
 
 class EpochEnd(keras.callbacks.Callback):
@@ -69,6 +168,7 @@ class EpochEnd(keras.callbacks.Callback):
         super().__init__()
         self.history, self.val, self.test, self.train = history, val, test, train
         self.epochs, self.directory, self.key = epochs, directory, key
+        self.saved = len(history["epoch_test_accuracy"])  # the epoch the checkpoint on disk holds
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
@@ -99,28 +199,95 @@ class EpochEnd(keras.callbacks.Callback):
         return " · ".join(parts)
 
     def save(self):
-        """Write weights and history atomically: a crash mid-save keeps the previous epoch."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp_weights = self.directory / f"tmp.{WEIGHTS_FILE}"
-        self.model.save_weights(tmp_weights)
-        tmp_state = self.directory / f"tmp.{STATE_FILE}"
-        tmp_state.write_text(json.dumps({"key": self.key, "history": self.history}))
-        tmp_weights.replace(self.directory / WEIGHTS_FILE)
-        tmp_state.replace(self.directory / STATE_FILE)
+        """Checkpoint the epoch as one unit: its weights file first, then the state that names it.
+
+        Replacing ``state.json`` is the commit: until then the previous epoch's state and weights
+        stand, so a crash or Ctrl-C at any point leaves a consistent checkpoint.
+        """
+        epoch = len(self.history["epoch_test_accuracy"])
+        d = self.directory
+        d.mkdir(parents=True, exist_ok=True)
+        weights = d / f"epoch-{epoch:03d}.weights.h5"
+        tmp = d / f"tmp-{os.getpid()}.weights.h5"
+        self.model.save_weights(tmp)
+        tmp.replace(weights)
+        state = {"key": self.key, "epoch": epoch, "weights": weights.name, "history": self.history}
+        tmp = d / f"tmp-{os.getpid()}.{STATE_FILE}"
+        tmp.write_text(json.dumps(state))
+        tmp.replace(d / STATE_FILE)
+        self.saved = epoch
+        for old in d.glob("epoch-*.weights.h5"):
+            if old != weights:
+                old.unlink()
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be resumed (damaged or incomplete)."""
+
+
+def _read_checkpoint(model, directory, key):
+    """Load the checkpoint's weights into ``model`` and return its history; ``None`` if of another run."""
+    try:
+        state = json.loads((directory / STATE_FILE).read_text())
+        if state.get("key") != key:
+            return None
+        history, weights = state["history"], directory / state["weights"]
+        if len(history["epoch_test_accuracy"]) != state["epoch"]:
+            raise CheckpointError(f"its history does not end at epoch {state['epoch']}")
+        model.optimizer.build(model.trainable_variables)
+        model.load_weights(weights)
+    except CheckpointError:
+        raise
+    except Exception as error:  # truncated JSON or HDF5, missing keys or files
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{type(error).__name__}: {reason}") from None
+    return history
 
 
 def _resume(model, directory, key):
-    """Load the last completed epoch of the same run, if one was saved; return its history."""
-    state_file, weights_file = directory / STATE_FILE, directory / WEIGHTS_FILE
-    if not (state_file.exists() and weights_file.exists()):
+    """Load the last completed epoch of the same run, if one was saved; return its history.
+
+    A checkpoint of other settings is left alone; a damaged one is moved aside (never deleted), with
+    one line that says where, and the run starts from its first epoch.
+    """
+    if not (directory / STATE_FILE).exists():
         return None
-    state = json.loads(state_file.read_text())
-    if state.get("key") != key:
-        print(f"Ignoring checkpoint in {directory}: it belongs to a run with other settings.")
+    initial = model.get_weights()
+    try:
+        history = _read_checkpoint(model, directory, key)
+    except CheckpointError as error:
+        model.set_weights(initial)
+        aside = directory.with_name(f"{directory.name}.damaged-{datetime.now():%Y%m%d-%H%M%S}")
+        directory.rename(aside)
+        warn(
+            f"ignoring the checkpoint in {relative(directory)} ({error}); moved it to {relative(aside)} "
+            "and training from the first epoch."
+        )
         return None
-    model.optimizer.build(model.trainable_variables)
-    model.load_weights(weights_file)
-    return state["history"]
+    if history is None:
+        print(f"Ignoring checkpoint in {relative(directory)}: it belongs to a run with other settings.")
+    return history
+
+
+@contextlib.contextmanager
+def exclusive(directory, experiment):
+    """Hold a lock on ``directory``'s run for the block; a second process training the same run is
+    refused with one line (POSIX ``flock``; released when the process ends, however it ends)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield
+        return
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.with_name(f"{directory.name}.lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(
+                f"{experiment} is already training in another process (checkpoint {relative(directory)}); "
+                "wait for it to finish or stop it, then run this again."
+            ) from None
+        yield
 
 
 def fit(
@@ -146,7 +313,10 @@ def fit(
     ``None`` (the reported accuracy is then the last epoch's). The default loss is the mean
     cross-entropy of the model's logits; L2 terms come from the layers' regularizers. An
     interrupted run resumes from its last completed epoch when called again with the same settings.
-    The result is also written to ``results/<experiment>.<profile>.json``.
+    The result is also written to ``results/<experiment>.<profile>.json`` and the final weights to
+    ``models/<experiment>.<profile>.weights.h5``; in a profile with ``reuse_trained`` (full), a later
+    call of the same run (same run key, see the module docstring) loads them and returns the stored
+    result without training, unless ``$LAB_RETRAIN`` is ``1``.
 
     ``shuffle=True`` reshuffles the training set every epoch (Keras' default, as the Keras examples
     train); ``measure_train=True`` also records the training-set accuracy after every epoch
@@ -172,8 +342,46 @@ def fit(
         settings["shuffle"] = True
     if measure_train:
         settings["measure_train"] = True
-    key = fingerprint(model, optimizer, settings)
+    key = fingerprint(model, optimizer, loss, settings | {"data": data_digest(train, val, test)})
+    if profile.reuse_trained and not retrain_requested():
+        kept = kept_run(model, experiment, profile, key)
+        if kept is not None:
+            return kept
     directory = checkpoint_dir(experiment, profile)
+    with exclusive(directory, experiment):
+        history = _train(
+            model, experiment, profile, settings, key, directory, (train, val, test), measure_train
+        )
+        epoch, test_acc = reported_test_accuracy(
+            history["epoch_val_accuracy"], history["epoch_test_accuracy"]
+        )
+        result = {
+            **settings,
+            "protocol": f"one run, seed {seed}",
+            "epochs_run": len(history["epoch_test_accuracy"]),
+            "best_epoch": epoch,
+            "test_accuracy": test_acc,
+            "best_val_accuracy": max(history["epoch_val_accuracy"]) if val is not None else None,
+            **history,
+            "wall_time_s": sum(history["epoch_time_s"]),
+            "backend": system.backend(),
+            "device": system.device(),
+            "versions": system.versions(),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "run_key": key,
+        }
+        path = keep(model, result, profile)
+        shutil.rmtree(directory, ignore_errors=True)
+    rule = "at the best validation epoch" if val is not None else "after the last epoch"
+    print(f"Test accuracy {100 * test_acc:.2f}% {rule} ({epoch}); saved {relative(path)} and its weights.")
+    return result
+
+
+def _train(model, experiment, profile, settings, key, directory, data, measure_train):
+    """Run the epochs not yet in ``directory``'s checkpoint; return the whole per-epoch history."""
+    train, val, test = data
+    x, y = train
+    epochs, batch_size = settings["epochs"], settings["batch_size"]
     history = _resume(model, directory, key)
     if history is None:
         history = {k: [] for k in ("epoch_val_accuracy", "epoch_test_accuracy", "epoch_loss", "epoch_time_s")}
@@ -182,6 +390,7 @@ def fit(
     done = len(history["epoch_test_accuracy"])
     if done:
         print(f"Resuming {experiment} ({profile.name}) after epoch {done} of {epochs}.")
+    steps = int(np.ceil(len(x) / batch_size))
     print(
         f"Training {experiment} ({profile.name}): {len(x):,} images, {epochs} epochs, "
         f"batch {batch_size}, {steps:,} steps per epoch, on {system.device()}"
@@ -195,34 +404,17 @@ def fit(
             batch_size=batch_size,
             epochs=epochs,
             initial_epoch=done,
-            shuffle=shuffle,
+            shuffle=settings.get("shuffle", False),
             verbose=0,
             callbacks=[callback],
         )
     except KeyboardInterrupt:
-        saved = len(history["epoch_test_accuracy"])
-        print(f"Interrupted after epoch {saved}: run again to resume from there.")
+        print(
+            f"Interrupted; the checkpoint {relative(directory)} holds epoch {callback.saved} of {epochs}: "
+            "run the same code again to resume from there."
+        )
         raise
-    epoch, test_acc = reported_test_accuracy(history["epoch_val_accuracy"], history["epoch_test_accuracy"])
-    result = {
-        **settings,
-        "protocol": f"one run, seed {seed}",
-        "epochs_run": len(history["epoch_test_accuracy"]),
-        "best_epoch": epoch,
-        "test_accuracy": test_acc,
-        "best_val_accuracy": max(history["epoch_val_accuracy"]) if val is not None else None,
-        **history,
-        "wall_time_s": sum(history["epoch_time_s"]),
-        "backend": system.backend(),
-        "device": system.device(),
-        "versions": system.versions(),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-    path = write_result(result)
-    shutil.rmtree(directory, ignore_errors=True)
-    rule = "at the best validation epoch" if val is not None else "after the last epoch"
-    print(f"Test accuracy {100 * test_acc:.2f}% {rule} ({epoch}); saved {path.name}.")
-    return result
+    return history
 
 
 def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbda=0.0, profile=None):

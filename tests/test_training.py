@@ -73,7 +73,7 @@ def test_interrupted_run_resumes_after_its_last_completed_epoch(tiny_data, monke
     monkeypatch.setattr(training.EpochEnd, "save", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         run(tiny_data)
-    assert "Interrupted after epoch 2" in capsys.readouterr().out
+    assert "holds epoch 2 of 3" in capsys.readouterr().out
     monkeypatch.setattr(training.EpochEnd, "save", save)
     model, resumed = run(tiny_data)
     assert "Resuming unit-test (quick) after epoch 2 of 3" in capsys.readouterr().out
