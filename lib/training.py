@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+import warnings
 from datetime import UTC, datetime
 
 import keras
@@ -136,7 +137,9 @@ def kept_run(model, experiment, profile, key):
         return None
     initial = model.get_weights()
     try:
-        model.load_weights(path)
+        with warnings.catch_warnings():  # Keras' own warnings about a foreign file: ours is the one line
+            warnings.simplefilter("ignore")
+            model.load_weights(path)
     except Exception as error:  # a damaged or foreign file: h5py, ValueError, KeyError...
         model.set_weights(initial)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,4 +1,5 @@
 import json
+import pathlib
 
 import keras
 import numpy as np
@@ -119,3 +120,173 @@ def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
     assert result["shuffle"] is True and result["measure_train"] is True
     _, plain = run(tiny_data, experiment="unit-test-plain", epochs=1)
     assert "epoch_train_accuracy" not in plain and "shuffle" not in plain
+
+
+def full_run(tiny_data, lr=0.1, hidden=16, data=None):
+    """A run in the full profile (outputs isolated per test), which keeps and reuses finished runs."""
+    train, val, test = data or tiny_data
+    set_seed(0)
+    model = models.network3(models.fully_connected(hidden), models.softmax(2))
+    result = training.fit(
+        model,
+        "unit-test-kept",
+        train=train,
+        val=val,
+        test=test,
+        epochs=2,
+        batch_size=10,
+        optimizer=keras.optimizers.SGD(lr),
+        seed=0,
+        profile="full",
+    )
+    return model, result
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Counts the calls of ``keras.Model.fit``: a kept run is loaded without one."""
+    calls, fit = [], keras.Model.fit
+
+    def counted(self, *args, **kwargs):
+        calls.append(self)
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", counted)
+    return calls
+
+
+def test_a_finished_run_is_kept_and_the_same_run_trains_no_step(tiny_data, isolated_outputs, capsys, fits):
+    first_model, first = full_run(tiny_data)
+    assert (isolated_outputs / "models" / "unit-test-kept.full.weights.h5").exists()
+    assert first["weights"] == "models/unit-test-kept.full.weights.h5" and first["run_key"]
+    model, again = full_run(tiny_data)
+    assert fits == [first_model]
+    assert again == first
+    assert "no training" in capsys.readouterr().out
+    for wa, wb in zip(final_weights(model), final_weights(first_model), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_quick_runs_never_reuse(tiny_data, fits):
+    run(tiny_data, epochs=1)
+    run(tiny_data, epochs=1)
+    assert len(fits) == 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"lr": 0.05}, {"data": "shifted"}],
+    ids=["learning rate", "training data"],
+)
+def test_another_setting_or_other_data_retrains(tiny_data, change, capsys, fits):
+    full_run(tiny_data)
+    if change.get("data"):
+        (x, y), val, test = tiny_data
+        change = {"data": ((x[::-1], y[::-1]), val, test)}
+    model, _ = full_run(tiny_data, **change)
+    assert fits[-1] is model and len(fits) == 2
+    assert "other settings or code" in capsys.readouterr().out
+
+
+def test_retrain_variable_trains_again(tiny_data, monkeypatch, fits):
+    full_run(tiny_data)
+    monkeypatch.setenv("LAB_RETRAIN", "1")
+    full_run(tiny_data)
+    assert len(fits) == 2
+
+
+def write_foreign_weights(path):
+    models.network3(models.fully_connected(8), models.softmax(2)).save_weights(path)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda p: p.write_bytes(p.read_bytes()[:1000]), write_foreign_weights],
+    ids=["truncated", "another net's weights"],
+)
+def test_a_damaged_or_mismatched_weights_file_retrains_with_one_warning(tiny_data, damage, capsys, fits):
+    _, first = full_run(tiny_data)
+    path = training.trained_weights_path("unit-test-kept", "full")
+    damage(path)
+    capsys.readouterr()
+    model, again = full_run(tiny_data)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("Warning: retraining unit-test-kept: cannot load")
+    assert len(fits) == 2
+    assert again["epoch_test_accuracy"] == first["epoch_test_accuracy"]
+
+
+def interrupt_at_epoch(monkeypatch, epoch):
+    save = training.EpochEnd.save
+
+    def save_then_interrupt(self):
+        save(self)
+        if len(self.history["epoch_loss"]) == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.EpochEnd, "save", save_then_interrupt)
+    return save
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d, state: next(d.glob("epoch-*.weights.h5")).write_bytes(b"\x89HDF\r\n"),
+        lambda d, state: (d / "state.json").write_text("{garbage"),
+        lambda d, state: (d / "state.json").write_text(json.dumps({"key": state["key"]})),
+    ],
+    ids=["truncated weights", "garbage state", "incomplete state"],
+)
+def test_a_damaged_checkpoint_is_moved_aside_and_training_starts_afresh(
+    tiny_data, monkeypatch, capsys, damage
+):
+    _, reference = run(tiny_data)
+    save = interrupt_at_epoch(monkeypatch, 2)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny_data)
+    monkeypatch.setattr(training.EpochEnd, "save", save)
+    directory = checkpoint_dir("unit-test", "quick")
+    state = json.loads((directory / "state.json").read_text())
+    damage(directory, state)
+    capsys.readouterr()
+    _, result = run(tiny_data)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(
+        "Warning: ignoring the checkpoint in .checkpoints/quick/unit-test"
+    )
+    assert "training from the first epoch" in err[0]
+    assert result["epoch_test_accuracy"] == reference["epoch_test_accuracy"]
+    assert len(list(directory.parent.glob("unit-test.damaged-*"))) == 1
+
+
+def test_killed_between_the_weights_and_the_state_resumes_from_the_previous_epoch(
+    tiny_data, monkeypatch, capsys
+):
+    reference_model, reference = run(tiny_data)
+    original = pathlib.Path.write_text
+    states = []
+
+    def killed_before_the_second_state(path, *args, **kwargs):
+        if path.name.endswith("state.json"):
+            states.append(path)
+            if len(states) == 2:
+                raise KeyboardInterrupt  # epoch 2's weights are on disk, its state is not
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", killed_before_the_second_state)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny_data)
+    assert "holds epoch 1 of 3" in capsys.readouterr().out
+    monkeypatch.setattr(pathlib.Path, "write_text", original)
+    model, resumed = run(tiny_data)
+    assert "after epoch 1 of 3" in capsys.readouterr().out
+    assert resumed["epoch_test_accuracy"] == reference["epoch_test_accuracy"]
+    for wa, wb in zip(final_weights(model), final_weights(reference_model), strict=True):
+        np.testing.assert_allclose(wa, wb, rtol=1e-6)
+
+
+def test_a_second_process_training_the_same_run_is_refused(tiny_data):
+    lock = training.exclusive(checkpoint_dir("unit-test", "quick"), "unit-test")
+    with lock, pytest.raises(RuntimeError, match="unit-test is already training in another process"):
+        run(tiny_data)
+    run(tiny_data, epochs=1)  # the lock is released with the block
