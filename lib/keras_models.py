@@ -33,8 +33,11 @@ def mnist_cnn(num_classes=10):
 
 
 def adadelta_as_in_the_example():
-    """Adadelta as Keras 2 defaulted to it (learning rate 1.0, ρ 0.95); Keras 3's default rate is 0.001."""
-    return keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-7)
+    """Adadelta as Keras 2.0–2.1.2 defaulted to it in 2017: learning rate 1.0, ρ 0.95, ε 1e-8.
+
+    Keras 3's defaults are learning rate 0.001 and ε 1e-7 (Keras 2.1.3 moved ε to 1e-7).
+    """
+    return keras.optimizers.Adadelta(learning_rate=1.0, rho=0.95, epsilon=1e-8)
 
 
 def _theano_dense(units, activation):

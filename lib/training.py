@@ -25,7 +25,14 @@ import numpy as np
 from lib import distribute, system
 from lib.paths import checkpoint_dir, relative, trained_weights_path
 from lib.profiles import RETRAIN_VAR, get_profile
-from lib.results import ResultError, best_epoch, read_result, reported_test_accuracy, write_result
+from lib.results import (
+    ResultError,
+    best_epoch,
+    read_result,
+    reported_test_accuracy,
+    result_path,
+    write_result,
+)
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
@@ -130,7 +137,8 @@ def kept_run(model, experiment, profile, key):
     if result is None:
         return None
     if result.get("run_key") != key:
-        print(f"Training {experiment}: the kept run {relative(path)} has other settings or code.")
+        why = "has other settings or code" if "run_key" in result else "was not kept (an older run)"
+        print(f"Training {experiment}: the stored run {relative(result_path(experiment, profile))} {why}.")
         return None
     if not path.exists():
         warn(f"retraining {experiment}: its trained weights {relative(path)} are missing.")

@@ -49,7 +49,7 @@ def test_theano_mlp_and_modern_net_shapes():
 
 def test_the_lecture_optimizers():
     adadelta = keras_models.adadelta_as_in_the_example().get_config()
-    assert adadelta["learning_rate"] == 1.0 and adadelta["rho"] == 0.95
+    assert (adadelta["learning_rate"], adadelta["rho"], adadelta["epsilon"]) == (1.0, 0.95, 1e-8)
     assert keras.optimizers.Adadelta().get_config()["learning_rate"] == pytest.approx(0.001)  # why we set it
     rmsprop = keras_models.rmsprop_as_in_the_tutorial().get_config()
     assert (rmsprop["learning_rate"], rmsprop["rho"], rmsprop["epsilon"]) == pytest.approx((0.001, 0.9, 1e-6))
