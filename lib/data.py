@@ -1,7 +1,9 @@
 """MNIST, loaded offline first, in the split and scaling that network3.py uses."""
 
 import os
+import socket
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ EXPECTED = {
     "x_test": (10_000, 28, 28),
     "y_test": (10_000,),
 }
+DOWNLOAD_TIMEOUT_S = 30  # a server that accepts the connection and never answers fails after this
 N_TRAIN = 50_000  # network3 keeps the last 10,000 official training images for validation
 HOW_TO_FIX = (
     f"Point {ENV_VAR} at a Keras-layout mnist.npz (e.g. export {ENV_VAR}=../shared/data/mnist.npz), "
@@ -41,20 +44,29 @@ def mnist_arrays(path=None):
 def _keras_cached_or_downloaded():
     from keras.utils import get_file
 
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT_S)  # urllib, under get_file, has no timeout of its own
     try:
         return get_file("mnist.npz", origin=KERAS_ORIGIN, file_hash=KERAS_SHA256)
     except Exception as error:
         raise MNISTError(
             f"MNIST is not in the Keras cache and could not be downloaded from {KERAS_ORIGIN} "
-            f"({type(error).__name__}: {error}). {HOW_TO_FIX}"
+            f"({type(error).__name__}: {error}; {DOWNLOAD_TIMEOUT_S} s without an answer fails). {HOW_TO_FIX}"
         ) from None
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 def read_npz(path):
     """Read and validate a Keras-layout ``mnist.npz``; raise ``MNISTError`` if it is unusable."""
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise MNISTError(f"MNIST file {path} is a directory, not an .npz file. {HOW_TO_FIX}")
     if not path.is_file():
         raise MNISTError(f"MNIST file {path} does not exist. {HOW_TO_FIX}")
+    unreadable = f"MNIST file {path} is not a readable .npz (truncated or corrupt?)"
+    if not zipfile.is_zipfile(path):
+        raise MNISTError(f"{unreadable}: not a zip archive. {HOW_TO_FIX}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = sorted(set(EXPECTED) - set(npz.files))
@@ -63,10 +75,9 @@ def read_npz(path):
             arrays = {key: npz[key] for key in EXPECTED}
     except MNISTError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise MNISTError(
-            f"MNIST file {path} is not a readable .npz (truncated or corrupt?): {error}. {HOW_TO_FIX}"
-        ) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        reason = str(error).splitlines()[0] if str(error) else ""
+        raise MNISTError(f"{unreadable}: {type(error).__name__}: {reason}. {HOW_TO_FIX}") from None
     for key, shape in EXPECTED.items():
         array = arrays[key]
         if array.shape != shape or array.dtype != np.uint8:

@@ -1,5 +1,7 @@
 import hashlib
 import os
+import socket
+import time
 from pathlib import Path
 
 import numpy as np
@@ -133,3 +135,47 @@ def test_expand_keeps_labels_with_their_images_and_shuffles_once():
     assert all(labels[k] == y[index[images[k].tobytes()]] for k in range(250) if images[k].tobytes() in index)
     again, _ = data.expand(x, y, seed=3)
     np.testing.assert_array_equal(images, again)
+
+
+def test_a_directory_is_named_as_such(tmp_path):
+    with pytest.raises(MNISTError, match="is a directory, not an .npz file"):
+        data.load_mnist(tmp_path)
+
+
+def test_a_text_file_does_not_repeat_numpys_pickle_hint(tmp_path):
+    text = tmp_path / "mnist.npz"
+    text.write_text("x_train,y_train\n0,1\n")
+    with pytest.raises(MNISTError, match="not a zip archive") as error:
+        data.load_mnist(text)
+    assert "allow_pickle" not in str(error.value)
+
+
+def test_a_corrupted_compressed_member_is_a_clear_error(tmp_path):
+    path = tmp_path / "mnist.npz"
+    arrays = synthetic_mnist()
+    arrays["x_train"] = np.random.default_rng(0).integers(0, 8, arrays["x_train"].shape, np.uint8)
+    np.savez_compressed(path, **arrays)
+    raw = bytearray(path.read_bytes())
+    start = raw.index(b"x_train.npy") + 100_000  # inside the deflated stream of x_train
+    raw[start : start + 64] = b"\xff" * 64  # an invalid deflate block: zlib.error
+    path.write_bytes(bytes(raw))
+    with pytest.raises(MNISTError, match="truncated or corrupt.*: error: Error -3") as error:
+        data.load_mnist(path)
+    assert str(path) in str(error.value)
+
+
+def test_a_download_that_never_answers_fails_after_the_timeout(tmp_path, monkeypatch):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts the connection, never answers
+    monkeypatch.delenv("MNIST_NPZ", raising=False)
+    monkeypatch.setattr(data, "KERAS_ORIGIN", f"http://127.0.0.1:{server.getsockname()[1]}/mnist.npz")
+    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT_S", 1)
+    monkeypatch.setattr("keras.src.backend.config._KERAS_DIR", str(tmp_path / "keras"))
+    started = time.perf_counter()
+    try:
+        with pytest.raises(MNISTError, match="could not be downloaded"):
+            data.load_mnist()
+    finally:
+        server.close()
+    assert time.perf_counter() - started < 20
