@@ -62,8 +62,22 @@ def inputs_key(notebook, profile, backend):
 
 
 def load_state(profile):
+    """The record of successful runs; an unreadable one counts as empty, with one warning."""
     path = output_dir("results", profile) / STATE_FILE
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        state = json.loads(path.read_text())
+        if isinstance(state, dict):
+            return state
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        pass
+    print(
+        f"Warning: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} is unreadable: "
+        "every notebook counts as not yet run (it is rewritten as notebooks finish).",
+        file=sys.stderr,
+    )
+    return {}
 
 
 def save_state(profile, state):
@@ -160,7 +174,11 @@ def update_summary(readme=ROOT / "README.md"):
 
 def run(args, directory=NOTEBOOKS):
     """Execute the selected notebooks; 0 if all ran (or were up to date), 1 if any failed."""
-    profile = get_profile(args.profile)
+    try:
+        profile = get_profile(args.profile)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     backend = args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
     available = notebooks(directory)
     selected = args.only or list(available)
@@ -199,12 +217,14 @@ def run(args, directory=NOTEBOOKS):
             notebook = available[number]
             progress.start(notebook.name)
             began = time.perf_counter()
+            state = load_state(profile)
+            if state.pop(notebook.name, None):  # not up to date until this run of it finishes
+                save_state(profile, state)
             try:
                 target = execute(notebook, profile, progress)
             except KeyboardInterrupt:
                 print(
-                    f"\nInterrupted in {notebook.name}. Run the same command again: finished notebooks "
-                    "are skipped and training resumes from its last completed epoch.",
+                    f"\nInterrupted in {notebook.name}. {how_to_continue(args, todo, number)}",
                     file=sys.stderr,
                 )
                 return 130
@@ -227,12 +247,30 @@ def run(args, directory=NOTEBOOKS):
             progress.done(notebook.name)
     finally:
         progress.close()
-    if profile.is_full:
-        update_summary()
-    print(f"\nSummary ({profile.name} profile):\n" + markdown_table(summary_rows(profile)))
     for name, line in failed:
         print(f"FAILED {name}: {line}", file=sys.stderr)
+    try:
+        if profile.is_full:
+            update_summary()
+        print(f"\nSummary ({profile.name} profile):\n" + markdown_table(summary_rows(profile)))
+    except Exception as error:  # the summary must not hide which notebooks ran or failed
+        print(f"error: the summary could not be built: {failure_line(error)}", file=sys.stderr)
+        return 1
     return 1 if failed else 0
+
+
+def how_to_continue(args, todo, current):
+    """What to type after an interrupt to finish the rest of the run."""
+    if not args.force:
+        return (
+            "Run the same command again: finished notebooks are skipped and training resumes from its "
+            "last completed epoch."
+        )
+    rest = " ".join(todo[todo.index(current) :])
+    return (
+        f"To finish this forced run: python -m lib run --force --only {rest} (with the same --profile "
+        "and --backend); training resumes from its last completed epoch."
+    )
 
 
 def main(argv=None):

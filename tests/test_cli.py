@@ -135,3 +135,53 @@ def test_unusable_backend_is_exit_code_2(capsys, monkeypatch):
     args = argparse.Namespace(profile="quick", only=None, backend="jax", force=False)
     assert cli.run(args) == 2
     assert "the jax backend cannot run here (No module named 'jax')" in capsys.readouterr().err
+
+
+def test_a_bogus_profile_in_the_environment_is_one_line_and_exit_code_2(capsys, monkeypatch):
+    monkeypatch.setenv("LAB_PROFILE", "bogus")
+    assert cli.main(["run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: unknown profile 'bogus'")
+
+
+def test_a_garbage_runs_record_warns_and_runs_everything(tiny_notebooks, isolated_outputs, capsys):
+    record = isolated_outputs / ".quick" / "results" / "runs.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{not json")
+    assert run_cli(tiny_notebooks) == 1
+    out, err = capsys.readouterr()
+    assert ".quick/results/runs.json is unreadable" in err and "2 of 2 notebooks to run" in out
+    assert list(json.loads(record.read_text())) == ["00_ok.ipynb"]
+
+
+def test_an_interrupted_forced_run_says_how_to_finish_it_and_is_not_up_to_date(
+    tiny_notebooks, isolated_outputs, capsys, monkeypatch
+):
+    run_cli(tiny_notebooks)  # 00 succeeds and is recorded
+    execute = cli.execute
+
+    def interrupted(notebook, profile, progress=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "execute", interrupted)
+    capsys.readouterr()
+    assert run_cli(tiny_notebooks, "force") == 130
+    assert "To finish this forced run: python -m lib run --force --only 00 01" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "execute", execute)
+    run_cli(tiny_notebooks)
+    assert "2 of 2 notebooks to run" in capsys.readouterr().out  # 00's old record was cleared
+
+
+def test_an_unreadable_result_is_named_and_does_not_hide_the_failures(
+    tiny_notebooks, isolated_outputs, capsys
+):
+    results = isolated_outputs / ".quick" / "results"
+    results.mkdir(parents=True)
+    (results / "fc-baseline.quick.json").write_text('{"experiment": "fc-baseline"')
+    (results / "relu.quick.json").write_text('{"experiment": "relu", "profile": "quick"}')
+    assert run_cli(tiny_notebooks) == 1
+    out, err = capsys.readouterr()
+    assert "FAILED 01_fails.ipynb" in err
+    assert ".quick/results/fc-baseline.quick.json is not a readable results file" in err
+    assert ".quick/results/relu.quick.json lacks test_accuracy" in err
+    assert "Summary (quick profile)" in out
