@@ -1,9 +1,14 @@
 """The lecture's dense autoencoder: 784-128-64-36-18-9 and its mirror, trained to reproduce its input.
 
 It is not a classifier, so it is trained here with plain ``model.fit`` on (image, same image) pairs
-and reported by its mean squared reconstruction error, not by ``lib.training.fit``.
+and reported by its mean squared reconstruction error, not by ``lib.training.fit``; a finished run
+is kept and reused the same way (``lib.training.kept_run``).
+
+The lecture built it in PyTorch and trained it with ``Adam(lr=0.1, weight_decay=1e-8)``:
+``dense_autoencoder(init="pytorch", weight_decay=1e-8)`` rebuilds that set-up in Keras.
 """
 
+import math
 import time
 from datetime import UTC, datetime
 
@@ -13,27 +18,46 @@ from keras import layers
 
 from lib import system
 from lib.profiles import get_profile
-from lib.results import write_result
-from lib.training import compile_model
+from lib.training import compile_model, data_digest, fingerprint, keep, kept_run
 
 ENCODER_SIZES = (128, 64, 36, 18, 9)
 INPUT_SIZE = 28 * 28
 
 
-def dense_autoencoder(sizes=ENCODER_SIZES, input_size=INPUT_SIZE):
-    """Encoder: ReLU layers of ``sizes`` with a linear code layer; decoder: the mirror, sigmoid output."""
-    encoder = keras.Sequential(
-        [keras.Input((input_size,))]
-        + [layers.Dense(n, activation="relu") for n in sizes[:-1]]
-        + [layers.Dense(sizes[-1])],
-        name="encoder",
-    )
-    decoder = keras.Sequential(
-        [keras.Input((sizes[-1],))]
-        + [layers.Dense(n, activation="relu") for n in reversed(sizes[:-1])]
-        + [layers.Dense(input_size, activation="sigmoid")],
-        name="decoder",
-    )
+def _dense(units, fan_in, activation, init, weight_decay):
+    """A dense layer initialised as Keras (Glorot-uniform, zero bias) or PyTorch's ``nn.Linear`` does.
+
+    ``nn.Linear`` draws weights and biases from U(±1/√fan_in) (its ``kaiming_uniform_(a=√5)``); its
+    Adam ``weight_decay`` adds ``weight_decay·p`` to every parameter's gradient, which is an L2 term of
+    ``weight_decay/2`` on kernel and bias alike.
+    """
+    options = {}
+    if init == "pytorch":
+        bound = 1 / math.sqrt(fan_in)
+        options = {
+            "kernel_initializer": keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform"),
+            "bias_initializer": keras.initializers.RandomUniform(-bound, bound),
+        }
+    if weight_decay:
+        options["kernel_regularizer"] = keras.regularizers.L2(weight_decay / 2)
+        options["bias_regularizer"] = keras.regularizers.L2(weight_decay / 2)
+    return layers.Dense(units, activation=activation, **options)
+
+
+def dense_autoencoder(sizes=ENCODER_SIZES, input_size=INPUT_SIZE, init="keras", weight_decay=0.0):
+    """Encoder: ReLU layers of ``sizes`` with a linear code layer; decoder: the mirror, sigmoid output.
+
+    ``init="pytorch"`` initialises every layer as PyTorch's ``nn.Linear`` (the lecture's model);
+    ``weight_decay`` is PyTorch Adam's (coupled) weight decay, as L2 terms.
+    """
+    widths = [input_size, *sizes, *reversed(sizes[:-1]), input_size]
+    activations = ["relu"] * (len(sizes) - 1) + [None] + ["relu"] * (len(sizes) - 1) + ["sigmoid"]
+    dense = [
+        _dense(units, fan_in, activation, init, weight_decay)
+        for fan_in, units, activation in zip(widths[:-1], widths[1:], activations, strict=True)
+    ]
+    encoder = keras.Sequential([keras.Input((input_size,)), *dense[: len(sizes)]], name="encoder")
+    decoder = keras.Sequential([keras.Input((sizes[-1],)), *dense[len(sizes) :]], name="decoder")
     return keras.Sequential([encoder, decoder], name="autoencoder")
 
 
@@ -68,18 +92,39 @@ class _EpochLine(keras.callbacks.Callback):
 
 
 def train_autoencoder(
-    model, experiment, *, train, test, epochs, batch_size, learning_rate, seed, profile=None
+    model, experiment, *, train, test, epochs, batch_size, learning_rate, seed, epsilon=1e-7, profile=None
 ):
     """Train ``model`` to reproduce ``train`` (rows of pixels) with Adam and the mean squared error.
 
     The training set is reshuffled every epoch (as the lecture's ``DataLoader(shuffle=True)``). Returns
     a result dict with the per-epoch training loss and test MSE, also written to
-    ``results/<experiment>.<profile>.json``.
+    ``results/<experiment>.<profile>.json``; the weights are kept, and in the full profile the same
+    run is loaded instead of trained again. ``epsilon``: Adam's ε (Keras' default 1e-7, PyTorch's 1e-8).
     """
     profile = get_profile(profile)
     system.set_seed(seed)
     steps = int(np.ceil(len(train) / batch_size))
-    compile_model(model, keras.optimizers.Adam(learning_rate=learning_rate), "mse", steps)
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=epsilon)
+    compile_model(model, optimizer, "mse", steps)
+    settings = {
+        "experiment": experiment,
+        "profile": profile.name,
+        "seed": seed,
+        "n_train": len(train),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "hyperparameters": {
+            "optimizer": "Adam",
+            "learning_rate": learning_rate,
+            "epsilon": epsilon,
+            "loss": "mse",
+        },
+    }
+    key = fingerprint(model, optimizer, "mse", settings | {"data": data_digest((train,), (test,))})
+    if profile.reuses_kept_runs():
+        kept = kept_run(model, experiment, profile, key)
+        if kept is not None:
+            return kept
     print(
         f"Training {experiment} ({profile.name}): {len(train):,} images, {epochs} epochs, "
         f"batch {batch_size}, Adam {learning_rate}, on {system.device()}."
@@ -96,13 +141,7 @@ def train_autoencoder(
         callbacks=[line],
     ).history
     result = {
-        "experiment": experiment,
-        "profile": profile.name,
-        "seed": seed,
-        "n_train": len(train),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "hyperparameters": {"optimizer": "Adam", "learning_rate": learning_rate, "loss": "mse"},
+        **settings,
         "protocol": f"one run, seed {seed}",
         "epochs_run": len(history["loss"]),
         "epoch_loss": [float(v) for v in history["loss"]],
@@ -114,8 +153,9 @@ def train_autoencoder(
         "device": system.device(),
         "versions": system.versions(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "run_key": key,
     }
-    path = write_result(result)
+    path = keep(model, result, profile)
     print(f"Test reconstruction MSE {result['test_mse']:.4f} after epoch {epochs}; saved {path.name}.")
     return result
 

@@ -38,6 +38,11 @@ class Profile:
     def is_full(self):
         return self.name == "full"
 
+    def reuses_kept_runs(self):
+        """Whether a finished run is loaded instead of trained again: ``reuse_trained``, unless
+        ``$LAB_RETRAIN`` is ``1`` (``python -m lib run --force``)."""
+        return self.reuse_trained and os.environ.get(RETRAIN_VAR, "") != "1"
+
     def epochs(self, published):
         """The number of epochs to run for an experiment published with ``published`` epochs."""
         return published if self.max_epochs is None else min(published, self.max_epochs)

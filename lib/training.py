@@ -97,11 +97,20 @@ def _config(obj):
     return {k: v for k, v in obj.get_config().items() if k != "name"}
 
 
+def _leaf_layers(model):
+    """The layers of ``model``, those of nested models (an encoder, a decoder) in their place."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaf_layers(layer)
+        else:
+            yield layer
+
+
 def fingerprint(model, optimizer, loss, settings):
     """The run key: a hash of everything that decides a run's numbers (see the module docstring)."""
     layers = [
         (layer.__class__.__name__, _config(layer), [list(w.shape) for w in layer.weights])
-        for layer in model.layers
+        for layer in _leaf_layers(model)
     ]
     blob = json.dumps(
         {
@@ -115,11 +124,6 @@ def fingerprint(model, optimizer, loss, settings):
         default=str,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def retrain_requested():
-    """Whether ``$LAB_RETRAIN`` asks to train even runs that were kept (``python -m lib run --force``)."""
-    return os.environ.get(RETRAIN_VAR, "") == "1"
 
 
 def kept_run(model, experiment, profile, key):
@@ -354,7 +358,7 @@ def fit(
     if measure_train:
         settings["measure_train"] = True
     key = fingerprint(model, optimizer, loss, settings | {"data": data_digest(train, val, test)})
-    if profile.reuse_trained and not retrain_requested():
+    if profile.reuses_kept_runs():
         kept = kept_run(model, experiment, profile, key)
         if kept is not None:
             return kept

@@ -48,3 +48,45 @@ def test_train_autoencoder_reports_and_writes_the_loss(isolated_outputs):
     assert result["test_mse"] == result["epoch_test_mse"][-1] > 0
     saved = json.loads(result_path("ae-unit-test", "quick").read_text())
     assert saved["test_mse"] == result["test_mse"] and saved["n_train"] == 48
+
+
+def test_pytorch_init_draws_weights_and_biases_from_plus_minus_one_over_root_fan_in():
+    model = autoencoder.dense_autoencoder(init="pytorch", weight_decay=1e-8)
+    encoder, decoder = model.layers
+    for layer in [*encoder.layers, *decoder.layers]:
+        kernel, bias = (keras.ops.convert_to_numpy(w) for w in (layer.kernel, layer.bias))
+        bound = 1 / np.sqrt(kernel.shape[0])
+        assert np.abs(kernel).max() <= bound and np.abs(kernel).max() > 0.9 * bound
+        assert np.abs(bias).max() <= bound and np.abs(bias).max() > 0
+        assert layer.kernel_regularizer.get_config()["l2"] == layer.bias_regularizer.get_config()["l2"]
+        assert layer.kernel_regularizer.get_config()["l2"] == np.float32(0.5e-8)
+
+
+def test_keras_init_has_zero_biases_and_no_weight_decay():
+    for layer in autoencoder.dense_autoencoder().layers[0].layers:
+        assert not keras.ops.convert_to_numpy(layer.bias).any() and layer.kernel_regularizer is None
+
+
+def test_a_finished_autoencoder_run_is_kept_and_loaded_in_the_full_profile(isolated_outputs, monkeypatch):
+    data = autoencoder.flat(np.random.default_rng(0).random((64, 28, 28, 1)).astype("float32"))
+    calls, fit = [], keras.Model.fit
+    monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: calls.append(1) or fit(self, *a, **k))
+
+    def train():
+        return autoencoder.train_autoencoder(
+            autoencoder.dense_autoencoder(init="pytorch"),
+            "ae-unit-test",
+            train=data[:48],
+            test=data[48:],
+            epochs=1,
+            batch_size=16,
+            learning_rate=0.1,
+            epsilon=1e-8,
+            seed=0,
+            profile="full",
+        )
+
+    first = train()
+    assert train() == first and len(calls) == 1
+    assert first["hyperparameters"]["epsilon"] == 1e-8
+    assert (isolated_outputs / "models" / "ae-unit-test.full.weights.h5").exists()
