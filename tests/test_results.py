@@ -64,3 +64,23 @@ def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outpu
 def test_quick_results_never_land_in_the_committed_folder(isolated_outputs):
     path = results.write_result({"experiment": "fc-baseline", "profile": "quick"})
     assert path == isolated_outputs / ".quick" / "results" / "fc-baseline.quick.json"
+
+
+def test_best_validation_run_reports_the_test_accuracy_of_the_best_validated_run(isolated_outputs):
+    runs = [
+        {
+            "experiment": f"net-{i}",
+            "profile": "quick",
+            "seed": i,
+            "best_val_accuracy": val,
+            "test_accuracy": test,
+            "wall_time_s": 10.0,
+            "run_key": f"k{i}",
+        }
+        for i, (val, test) in enumerate([(0.990, 0.995), (0.993, 0.991), (0.993, 0.999)])
+    ]
+    result = results.best_validation_run("net", runs)
+    assert (result["selected_run"], result["test_accuracy"]) == ("net-1", 0.991)  # not the best test
+    assert result["protocol"] == "best validation of 3 runs, seeds 0, 1, 2"
+    assert result["run_test_accuracy"] == [0.995, 0.991, 0.999] and result["wall_time_s"] == 30.0
+    assert "run_key" not in result and results.read_result("net", "quick") == result
