@@ -6,7 +6,10 @@ from pathlib import Path
 
 NIELSEN = "Nielsen, ch. 6 (network3.py)"
 RADFORD = "Radford's Theano tutorial"
-BEST_OF_3 = "best of 3 runs"
+# The book's footnote: "I then reported the test accuracy which corresponded to the best validation
+# accuracy from any of the three runs. [...] I've followed this procedure below, except where noted."
+BEST_VALIDATION_OF_3 = "test accuracy of the best-validation run of 3"
+TRANSCRIPT = "lecture transcript, one run"
 
 
 @dataclass(frozen=True)
@@ -18,7 +21,7 @@ class Experiment:
     title: str
     published: float  # test accuracy, as a fraction
     source: str
-    protocol: str = "one run"  # how the published figure was obtained
+    protocol: str = "one run"  # how the published figure was obtained, as its source states it
 
 
 EXPERIMENTS = {
@@ -27,10 +30,10 @@ EXPERIMENTS = {
         Experiment(
             "softmax-regression",
             "00",
-            "Softmax regression, SGD 0.05, batch 128, 100 epochs (60k/10k)",
-            0.925,
-            "Radford's Theano tutorial (lecture run: 7.53% test error)",
-            "one run",
+            "Softmax regression, SGD 0.05, batch 128, 1 + 100 epochs (60k/10k)",
+            0.9247,
+            "the lecture's run of Radford's Theano tutorial: 7.53% test error after 101 epochs",
+            TRANSCRIPT,
         ),
         Experiment(
             "fc-baseline",
@@ -38,7 +41,7 @@ EXPERIMENTS = {
             "784-100-10 sigmoid, SGD η 0.1, batch 10, 60 epochs",
             0.9780,
             NIELSEN,
-            BEST_OF_3,
+            BEST_VALIDATION_OF_3,
         ),
         Experiment(
             "conv-pool-1",
@@ -46,7 +49,7 @@ EXPERIMENTS = {
             "ConvPool 20@5×5 + FC 100, sigmoid, η 0.1, 60 epochs",
             0.9878,
             NIELSEN,
-            BEST_OF_3,
+            BEST_VALIDATION_OF_3,
         ),
         Experiment(
             "conv-pool-2",
@@ -54,7 +57,7 @@ EXPERIMENTS = {
             "ConvPool 20@5×5 + ConvPool 40@5×5 + FC 100, sigmoid, η 0.1, 60 epochs",
             0.9906,
             NIELSEN,
-            BEST_OF_3,
+            BEST_VALIDATION_OF_3,
         ),
         Experiment(
             "relu",
@@ -62,7 +65,7 @@ EXPERIMENTS = {
             "the same net with ReLU, η 0.03, λ 0.1, 60 epochs",
             0.9923,
             NIELSEN,
-            BEST_OF_3,
+            BEST_VALIDATION_OF_3,
         ),
         Experiment(
             "expanded",
@@ -70,7 +73,7 @@ EXPERIMENTS = {
             "ReLU net on the expanded set (250,000 images), 60 epochs",
             0.9937,
             NIELSEN,
-            BEST_OF_3,
+            BEST_VALIDATION_OF_3,
         ),
         Experiment(
             "expanded-fc2",
@@ -78,15 +81,15 @@ EXPERIMENTS = {
             "+ a second FC 100 layer, expanded set, 60 epochs",
             0.9943,
             NIELSEN,
-            BEST_OF_3,
+            BEST_VALIDATION_OF_3,
         ),
         Experiment(
-            "dropout-1",
+            "dropout",
             "05",
             "dropout 0.5 into FC 1000, FC 1000, softmax; expanded set, 40 epochs",
             0.9960,
             NIELSEN,
-            "best of 5 runs",
+            BEST_VALIDATION_OF_3,
         ),
         Experiment(
             "dropout-ensemble",
@@ -94,47 +97,47 @@ EXPERIMENTS = {
             "plurality vote of 5 dropout nets",
             0.9967,
             NIELSEN + ", 33 errors",
-            "one ensemble",
+            "one vote of 5 nets",
         ),
         Experiment(
             "mnist-cnn",
             "07",
-            "Keras mnist_cnn: conv 32, conv 64, pool, dense 128, Adadelta 1.0, 12 epochs (60k/10k)",
-            0.9925,
-            "Keras example mnist_cnn.py (lecture run: 99.06%)",
-            "one run",
+            "Keras mnist_cnn: conv 32, conv 64, pool, dense 128, Adadelta 1.0 ε 1e-8, 12 epochs (60k/10k)",
+            0.9906,
+            "the lecture's run of Keras' mnist_cnn.py on this network (the docstring's 99.25%: its 2015 net)",
+            TRANSCRIPT,
         ),
         Experiment(
             "theano-mlp",
             "08",
             "784-625-10 sigmoid, SGD 0.05, batch 128, 100 epochs (60k/10k)",
             0.9572,
-            RADFORD + " (lecture run: 4.28% test error)",
-            "one run",
+            "the lecture's run of " + RADFORD + ": 4.28% test error after 100 epochs",
+            TRANSCRIPT,
         ),
         Experiment(
             "theano-modern-net",
             "08",
             "625-625 ReLU, dropout 0.2/0.5, RMSprop 0.001, 100 epochs (60k/10k)",
             0.9883,
-            RADFORD + " (lecture run: 1.17% test error)",
-            "one run",
+            "the lecture's run of " + RADFORD + ": 1.17% test error after 100 epochs",
+            TRANSCRIPT,
         ),
         Experiment(
             "theano-convnet",
             "08",
             "conv 32/64/128 3×3, ceil pooling, FC 625, RMSprop 0.001 (60k/10k)",
             0.9930,
-            RADFORD + " (lecture run: 0.70% test error)",
-            "one run, stopped after 21 of 100 epochs",
+            "the lecture's run of " + RADFORD + ": 0.70% test error after epoch 21, then stopped",
+            "lecture transcript, one run stopped after 21 of 100 epochs",
         ),
         Experiment(
             "speedrun",
             "10",
             "Speedrun: fastest recipe to ≥ 99% test accuracy (time from data in memory to trained model)",
             0.9904,
-            "speedrun anchor: 0.76 s on a GTX 1660 Ti (PyTorch, one epoch, OneCycle)",
-            "one epoch, 0.76 s on a GPU",
+            "tuomaso/train_mnist_fast: 99.04% mean accuracy in 762 ms ± 24.9 ms on a GTX 1660 Ti",
+            "mean of 30 seeds, one epoch, on a GPU",
         ),
     ]
 }

@@ -56,7 +56,8 @@ def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outpu
     table = results.markdown_table(results.summary_rows("full"))
     assert (
         "| 01 | 784-100-10 sigmoid" in table
-        and "97.80% (best of 3 runs) | 97.91% (one run, seed 0) | +0.11 | 60 | 4.0 min" in table
+        and "97.80% (test accuracy of the best-validation run of 3) | 97.91% (one run, seed 0) | +0.11 | 60 |"
+        in table
     )
     assert "| 00 | Softmax regression" in table and "not yet measured" in table
 
