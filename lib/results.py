@@ -126,7 +126,8 @@ def summary_rows(profile="full"):
 def markdown_table(rows):
     """The summary rows as a Markdown table; experiments without a result say 'not yet measured'."""
     lines = [
-        "| nb | experiment | published (or lecture) | ours | gap (pp) | epochs | training time | backend, device |",
+        "| nb | experiment | published (or lecture) | ours | gap (pp) | epochs | training time "
+        "| backend, device |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
