@@ -1,5 +1,6 @@
 # make run   : set up .venv, execute the notebooks (PROFILE=full by default; ONLY="00 01" to select,
-#              BACKEND=jax for another Keras backend, FORCE=1 to rerun notebooks that are up to date)
+#              BACKEND=jax for another Keras backend, FORCE=1 to rerun notebooks and retrain kept networks,
+#              JOBS=2 to run two notebooks at once, one core each)
 # make test  : set up .venv, run the unit tests and re-execute every notebook in the quick profile
 # make bench : training samples/s of ours, Keras defaults and PyTorch (installs requirements-backends.txt)
 VENV ?= .venv
@@ -9,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: run test bench
 run: $(VENV)/.installed
-	$(PY) -m lib run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force)
+	$(PY) -m lib run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS))
 
 test: $(VENV)/.installed
 	LAB_PROFILE=quick $(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env -n 2 --dist loadfile

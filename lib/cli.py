@@ -10,9 +10,11 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +85,23 @@ def load_state(profile):
 def save_state(profile, state):
     path = output_dir("results", profile) / STATE_FILE
     path.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+
+
+def record_run(profile, name, record=None):
+    """Set notebook ``name``'s record (``None``: remove it), under a lock: parallel jobs share the file."""
+    path = output_dir("results", profile) / f"{STATE_FILE}.lock"
+    with open(path, "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # Windows: no parallel jobs there
+            pass
+        state = load_state(profile)
+        if record is None and name not in state:
+            return
+        state.pop(name, None)
+        save_state(profile, state if record is None else {**state, name: record})
 
 
 def probe_device(backend):
@@ -182,6 +201,9 @@ def run(args, directory=NOTEBOOKS):
     backend = args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
     available = notebooks(directory)
     selected = args.only or list(available)
+    if args.jobs < 1:
+        print(f"error: --jobs must be 1 or more, not {args.jobs}", file=sys.stderr)
+        return 2
     unknown = [n for n in selected if n not in available]
     if unknown:
         print(f"error: unknown notebook(s) {unknown}; choose from {' '.join(available)}", file=sys.stderr)
@@ -209,6 +231,10 @@ def run(args, directory=NOTEBOOKS):
         + (f"; up to date, skipped (use --force to rerun): {' '.join(skipped)}" if skipped else "")
         + (f"; the last runs of these took {duration(estimate)}" if estimate else "")
     )
+    if args.jobs > 1 and len(todo) > 1 and hasattr(os, "sched_getaffinity"):
+        estimates = {n: state.get(available[n].name, {}).get("seconds", 0) for n in todo}
+        failed = run_in_parallel(args, profile, backend, todo, estimates, directory)
+        return failed if failed == 130 else finish(args, profile, failed)
     failed = []
     names = [available[n].name for n in todo]
     progress = Progress(names, {name: state[name]["seconds"] for name in names if name in state})
@@ -217,9 +243,7 @@ def run(args, directory=NOTEBOOKS):
             notebook = available[number]
             progress.start(notebook.name)
             began = time.perf_counter()
-            state = load_state(profile)
-            if state.pop(notebook.name, None):  # not up to date until this run of it finishes
-                save_state(profile, state)
+            record_run(profile, notebook.name)  # not up to date until this run of it finishes
             try:
                 target = execute(notebook, profile, progress)
             except KeyboardInterrupt:
@@ -241,7 +265,7 @@ def run(args, directory=NOTEBOOKS):
                 "device": device,
                 "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            save_state(profile, {**load_state(profile), notebook.name: record})  # another run may write too
+            record_run(profile, notebook.name, record)
             shown = target.relative_to(ROOT) if target.is_relative_to(ROOT) else target
             progress.write(f"    wrote {shown} in {duration(seconds)}")
             progress.done(notebook.name)
@@ -249,6 +273,13 @@ def run(args, directory=NOTEBOOKS):
         progress.close()
     for name, line in failed:
         print(f"FAILED {name}: {line}", file=sys.stderr)
+    return finish(args, profile, bool(failed))
+
+
+def finish(args, profile, failed):
+    """The summary after a run (and, in full, the README's table and figures); the exit code."""
+    if args.no_summary:
+        return 1 if failed else 0
     try:
         if profile.is_full:
             update_summary()
@@ -257,6 +288,74 @@ def run(args, directory=NOTEBOOKS):
         print(f"error: the summary could not be built: {failure_line(error)}", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def lanes(todo, estimates, jobs):
+    """Split the notebooks ``todo`` over ``jobs`` lanes, longest first onto the least loaded lane;
+    each lane keeps the notebooks' order."""
+    load, lanes = [0.0] * jobs, [[] for _ in range(jobs)]
+    for number in sorted(todo, key=lambda n: -estimates.get(n, 0)):
+        lane = load.index(min(load))
+        lanes[lane].append(number)
+        load[lane] += estimates.get(number, 0) or 1
+    return [sorted(lane, key=todo.index) for lane in lanes if lane]
+
+
+def run_in_parallel(args, profile, backend, todo, estimates, directory=NOTEBOOKS):
+    """Run the notebooks in ``args.jobs`` child runs at once, each on its own share of the CPU cores
+    (its kernel inherits them, and the backend sizes its thread pools to them). Their lines are
+    printed as they come, each behind the number of the notebook it belongs to. Returns whether
+    any notebook failed, or 130 after an interrupt."""
+    cores = sorted(os.sched_getaffinity(0))
+    jobs = min(args.jobs, len(cores))
+    groups = lanes(todo, estimates, jobs)
+    print(
+        f"{len(groups)} jobs at once: "
+        + " · ".join(
+            f"{' '.join(g)} on core(s) {_cores(cores, i, len(groups))}" for i, g in enumerate(groups)
+        )
+    )
+    children = []
+    for i, group in enumerate(groups):
+        command = [sys.executable, "-m", "lib", "run", "--profile", profile.name, "--backend", backend]
+        command += ["--only", *group, "--no-summary", "--notebooks", str(directory)]
+        command += ["--force"] if args.force else []
+        share = set(_cores(cores, i, len(groups)))
+        child = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            preexec_fn=lambda share=share: os.sched_setaffinity(0, share),
+        )
+        reader = threading.Thread(target=_relay, args=(child, group[0]), daemon=True)
+        reader.start()
+        children.append((child, reader))
+    try:
+        codes = [child.wait() for child, _ in children]
+    except KeyboardInterrupt:
+        codes = [child.wait() for child, _ in children]  # each saves its checkpoint and says so
+        print("\nInterrupted. Run the same command again to continue.", file=sys.stderr)
+        return 130
+    finally:
+        for _, reader in children:
+            reader.join()
+    return 130 if 130 in codes else any(codes)
+
+
+def _cores(cores, lane, lanes):
+    """The cores of lane ``lane`` of ``lanes``: an even share of ``cores``."""
+    return cores[lane::lanes]
+
+
+def _relay(child, first):
+    """Print a child run's lines, each behind the number of the notebook it is running."""
+    current = first
+    for line in child.stdout:
+        started = re.match(r"\s*\[\d+/\d+\] (\d\d)_", line)
+        current = started[1] if started else current
+        print(f"{current} │ {line}", end="", flush=True)
 
 
 def how_to_continue(args, todo, current):
@@ -283,6 +382,15 @@ def main(argv=None):
         "--backend", choices=BACKENDS, help="Keras backend; default $KERAS_BACKEND or tensorflow"
     )
     run_parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N notebooks at once, each on its own share of the CPU cores (default 1)",
+    )
+    run_parser.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)
+    run_parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)
+    run_parser.add_argument(
         "--force",
         action="store_true",
         help="rerun notebooks that are up to date and train their kept networks again",
@@ -307,7 +415,7 @@ def main(argv=None):
         return 0
     if args.command == "bench":
         return bench(args, argv)
-    return run(args)
+    return run(args, args.notebooks)
 
 
 def bench(args, argv):

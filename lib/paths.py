@@ -4,13 +4,14 @@ A quick run (CI, smoke tests) therefore never overwrites the committed full-prof
 results.
 """
 
+import os
 from pathlib import Path
 
 from lib.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
-QUICK_ROOT = ROOT / ".quick"
+QUICK_ROOT = Path(os.environ.get("LAB_QUICK_ROOT") or ROOT / ".quick")  # quick outputs (ignored)
 
 
 def output_dir(kind, profile=None):

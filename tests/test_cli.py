@@ -1,5 +1,6 @@
 import argparse
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,10 @@ def tiny_notebooks(tmp_path, monkeypatch):
     return directory
 
 
-def run_cli(directory, *args):
-    parsed = argparse.Namespace(profile="quick", only=None, backend="tensorflow", force=False)
+def run_cli(directory, *args, jobs=1):
+    parsed = argparse.Namespace(
+        profile="quick", only=None, backend="tensorflow", force=False, jobs=jobs, no_summary=False
+    )
     for arg in args:
         setattr(parsed, arg, True)
     return cli.run(parsed, directory)
@@ -185,3 +188,25 @@ def test_an_unreadable_result_is_named_and_does_not_hide_the_failures(
     assert ".quick/results/fc-baseline.quick.json is not a readable results file" in err
     assert ".quick/results/relu.quick.json lacks test_accuracy" in err
     assert "Summary (quick profile)" in out
+
+
+def test_lanes_balance_the_last_durations_and_keep_the_order():
+    estimates = {"00": 100, "01": 200, "02": 3000, "03": 2500, "04": 50}
+    assert cli.lanes(list(estimates), estimates, 2) == [["02"], ["00", "01", "03", "04"]]
+    assert cli.lanes(["00"], {}, 2) == [["00"]]
+
+
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2, reason="needs 2 cores")
+def test_jobs_run_notebooks_at_once_each_on_one_core(tiny_notebooks, isolated_outputs, capsys, monkeypatch):
+    monkeypatch.setenv("LAB_QUICK_ROOT", str(isolated_outputs / ".quick"))  # the children's outputs
+    write_notebook(
+        tiny_notebooks / "02_cores.ipynb",
+        "PROFILE = None",
+        "import os\nprint('cores', len(os.sched_getaffinity(0)))",
+    )
+    assert run_cli(tiny_notebooks, jobs=2) == 1
+    out, err = capsys.readouterr()
+    assert "2 jobs at once" in out
+    assert "02 │ cores 1" in out and "01 │ FAILED 01_fails.ipynb" in out
+    state = json.loads((isolated_outputs / ".quick" / "results" / "runs.json").read_text())
+    assert sorted(state) == ["00_ok.ipynb", "02_cores.ipynb"]
