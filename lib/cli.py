@@ -30,6 +30,7 @@ BENCH_START = "<!-- bench-table:start -->"
 BENCH_END = "<!-- bench-table:end -->"
 BACKENDS = ("tensorflow", "jax", "torch")
 STATE_FILE = "runs.json"
+KERNEL_LOG = "kernel.log"  # in .quick/tmp/
 
 
 def notebooks(directory=NOTEBOOKS):
@@ -131,19 +132,35 @@ def execute(notebook, profile, progress=None):
     fd, tmp = tempfile.mkstemp(suffix=".ipynb", dir=output_dir("tmp", "quick"))
     os.close(fd)
     try:
-        papermill.execute_notebook(
-            notebook,
-            tmp,
-            kernel_name="python3",
-            cwd=notebook.parent,
-            progress_bar=progress.cell_bar() if progress else True,
-            stdout_file=progress.stream() if progress else sys.stdout,
-        )
+        with open(output_dir("tmp", "quick") / KERNEL_LOG, "a") as log:
+            papermill.execute_notebook(
+                notebook,
+                tmp,
+                kernel_name="python3",
+                cwd=notebook.parent,
+                progress_bar=progress.cell_bar() if progress else True,
+                stdout_file=progress.stream() if progress else sys.stdout,
+                kernel_manager_class=kernel_manager_logging_to(log),
+            )
         portable_paths(Path(tmp), notebook, target)
         Path(tmp).replace(target)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target
+
+
+def kernel_manager_logging_to(log):
+    """A Jupyter kernel manager whose kernels write their own log to the file ``log`` instead of the
+    terminal: the TCP warning at start and, after Ctrl-C, the traceback of a reply to a closed
+    socket. What a cell prints still goes to the notebook."""
+    from jupyter_client import AsyncKernelManager
+
+    class KernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw.setdefault("stderr", log)
+            return await super().start_kernel(**kw)
+
+    return KernelManager
 
 
 def portable_paths(executed, notebook, target):

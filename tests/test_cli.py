@@ -1,6 +1,9 @@
 import argparse
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -210,3 +213,35 @@ def test_jobs_run_notebooks_at_once_each_on_one_core(tiny_notebooks, isolated_ou
     assert "02 │ cores 1" in out and "01 │ FAILED 01_fails.ipynb" in out
     state = json.loads((isolated_outputs / ".quick" / "results" / "runs.json").read_text())
     assert sorted(state) == ["00_ok.ipynb", "02_cores.ipynb"]
+
+
+def test_ctrl_c_prints_the_clis_message_and_no_kernel_traceback(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(
+        notebooks / "00_sleeps.ipynb",
+        "PROFILE = None",
+        "import time\nfor i in range(120):\n    print('tick', i, flush=True)\n    time.sleep(0.5)",
+    )
+    env = {**os.environ, "LAB_QUICK_ROOT": str(tmp_path / "quick")}
+    command = [sys.executable, "-m", "lib", "run", "--profile", "quick", "--notebooks", str(notebooks)]
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    lines = []
+    for line in child.stdout:  # wait until the cell runs
+        lines.append(line)
+        if line.startswith("tick 2"):
+            break
+    os.killpg(child.pid, signal.SIGINT)  # what Ctrl-C sends to the terminal's process group
+    out = "".join(lines) + child.communicate(timeout=60)[0]
+    assert child.returncode == 130
+    assert "Interrupted in 00_sleeps.ipynb. Run the same command again" in out
+    assert "Traceback" not in out and "IPKernelApp" not in out
+    assert (tmp_path / "quick" / "tmp" / "kernel.log").exists()
