@@ -51,7 +51,14 @@ def device():
     gpus = accelerators()
     if gpus:
         return f"{len(gpus)}× {gpus[0]}" if len(gpus) > 1 else gpus[0]
-    return f"CPU: {_cpu_name()} ({os.cpu_count()} cores)"
+    return f"CPU: {_cpu_name()} ({cores()})"
+
+
+def cores():
+    """``2 cores``, or ``1 of 2 cores`` when this process may run on only some of them (``--jobs``)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    total = os.cpu_count()
+    return f"{total} cores" if usable == total else f"{usable} of {total} cores"
 
 
 def versions():
