@@ -34,3 +34,10 @@ def test_checked_cells_only_print(path):
 def test_no_machine_specific_paths(path):
     text = path.read_text()
     assert not any(root in text for root in ("/work/", "/tmp/", "/root/", str(NOTEBOOKS.parent)))
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name[:2])
+def test_kernelspec_is_what_jupyterlab_saves(path):
+    """The environment's ipykernel spec, so that opening a notebook leaves it unchanged."""
+    spec = json.loads(path.read_text())["metadata"]["kernelspec"]
+    assert (spec["name"], spec["display_name"]) == ("python3", "Python 3 (ipykernel)")
