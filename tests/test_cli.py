@@ -138,7 +138,9 @@ def test_kernel_reads_the_profile_from_the_environment_and_outputs_do_not_change
 
 def test_unusable_backend_is_exit_code_2(capsys, monkeypatch):
     monkeypatch.setattr(cli, "probe_device", lambda backend: (None, "No module named 'jax'"))
-    args = argparse.Namespace(profile="quick", only=None, backend="jax", force=False, jobs=1, no_summary=False)
+    args = argparse.Namespace(
+        profile="quick", only=None, backend="jax", force=False, jobs=1, no_summary=False
+    )
     assert cli.run(args) == 2
     assert "the jax backend cannot run here (No module named 'jax')" in capsys.readouterr().err
 
