@@ -1,7 +1,18 @@
+import os
+
 import numpy as np
 import pytest
 
 from lib import paths
+
+
+@pytest.fixture(autouse=True)
+def restored_environment():
+    """``python -m lib run`` sets variables for its kernels (profile, backend, retraining): undo them."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
 
 
 @pytest.fixture(autouse=True)
