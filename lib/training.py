@@ -23,16 +23,9 @@ import keras
 import numpy as np
 
 from lib import distribute, system
-from lib.paths import checkpoint_dir, relative, trained_weights_path
+from lib.paths import checkpoint_dir, relative, stored, trained_weights_path, weights_name
 from lib.profiles import RETRAIN_VAR, get_profile
-from lib.results import (
-    ResultError,
-    best_epoch,
-    read_result,
-    reported_test_accuracy,
-    result_path,
-    write_result,
-)
+from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_result
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
@@ -129,21 +122,24 @@ def fingerprint(model, optimizer, loss, settings):
 def kept_run(model, experiment, profile, key):
     """The stored result of the same finished run, its weights loaded into ``model``; else ``None``.
 
-    A missing, unreadable or mismatched weights file, or a result of other settings, means training
-    again, with one line that says why; ``model`` keeps its initial weights then.
+    The result is looked up as ``results.read_result`` does (this kernel's own, then the committed
+    one) and the weights beside it. A missing, unreadable or mismatched weights file, or a result of
+    other settings, means training again, with one line that says why; ``model`` keeps its initial
+    weights then.
     """
-    path = trained_weights_path(experiment, profile)
+    found = stored("results", f"{experiment}.{profile.name}.json", profile)
+    if found is None:
+        return None
     try:
-        result = read_result(experiment, profile)
+        result = load_result(found)
     except ResultError as error:
         warn(f"retraining {experiment}: {error}")
         return None
-    if result is None:
-        return None
     if result.get("run_key") != key:
         why = "has other settings or code" if "run_key" in result else "was not kept (an older run)"
-        print(f"Training {experiment}: the stored run {relative(result_path(experiment, profile))} {why}.")
+        print(f"Training {experiment}: the stored run {relative(found)} {why}.")
         return None
+    path = found.parent.parent / "models" / weights_name(experiment, profile)
     if not path.exists():
         warn(f"retraining {experiment}: its trained weights {relative(path)} are missing.")
         return None

@@ -290,3 +290,18 @@ def test_a_second_process_training_the_same_run_is_refused(tiny_data):
     with lock, pytest.raises(RuntimeError, match="unit-test is already training in another process"):
         run(tiny_data)
     run(tiny_data, epochs=1)  # the lock is released with the block
+
+
+def test_a_kernel_run_by_hand_writes_beside_the_committed_files_and_reads_them(
+    tiny_data, isolated_outputs, monkeypatch, fits
+):
+    _, committed = full_run(tiny_data)  # the main job
+    monkeypatch.delenv("LAB_MAIN_JOB")  # a Jupyter kernel
+    _, loaded = full_run(tiny_data)
+    assert loaded == committed and len(fits) == 1
+    _, other = full_run(tiny_data, lr=0.05)  # trained by hand: kept apart from the committed files
+    assert other["weights"] == ".interactive/models/unit-test-kept.full.weights.h5"
+    assert (isolated_outputs / ".interactive" / "results" / "unit-test-kept.full.json").exists()
+    assert json.loads((isolated_outputs / "results" / "unit-test-kept.full.json").read_text()) == committed
+    _, again = full_run(tiny_data, lr=0.05)
+    assert again == other and len(fits) == 2  # this kernel's own run is kept too
