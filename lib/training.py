@@ -232,6 +232,51 @@ class EpochEnd(keras.callbacks.Callback):
                 old.unlink()
 
 
+class StepProgress(keras.callbacks.Callback):
+    """Progress within an epoch: in Jupyter one line updated in place (``epoch 3/40 ▕███▌    ▏
+    12,000/25,000 mini-batches · 61 s · about 60 s left``) and cleared at the end, so a saved
+    notebook keeps only the epoch lines; elsewhere (a log) the same line every ``log_every`` seconds."""
+
+    def __init__(self, steps, epochs, log_every=60.0, clock=time.monotonic):
+        super().__init__()
+        self.steps, self.epochs, self.log_every, self.clock = steps, epochs, log_every, clock
+        self.display = None
+
+    def on_train_begin(self, logs=None):
+        if "ipykernel" in sys.modules:
+            from IPython.display import display
+
+            self.display = display({"text/plain": ""}, raw=True, display_id=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.started = epoch + 1, self.clock()
+        self.shown = self.started
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = self.clock()
+        if self.display is None and now - self.shown < self.log_every:
+            return
+        self.shown = now
+        line = self.line(batch + 1, now - self.started)
+        if self.display is not None:
+            self.display.update({"text/plain": line}, raw=True)
+        else:
+            print(line, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self.display is not None:
+            self.display.update({"text/plain": ""}, raw=True)
+
+    def line(self, done, seconds):
+        width, fraction = 20, done / self.steps
+        filled = "█" * int(width * fraction)
+        left = f" · about {seconds / fraction - seconds:.0f} s left" if 0 < fraction < 1 else ""
+        return (
+            f"epoch {self.epoch}/{self.epochs} ▕{filled:<{width}}▏ {done:,}/{self.steps:,} mini-batches "
+            f"· {seconds:.0f} s{left}"
+        )
+
+
 class CheckpointError(Exception):
     """A checkpoint that cannot be resumed (damaged or incomplete)."""
 
@@ -408,6 +453,7 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
         + (f", data-parallel over {distribute.replicas()} devices." if distribute.replicas() > 1 else ".")
     )
     callback = EpochEnd(history, val, test, epochs, directory, key, train=train if measure_train else None)
+    progress = StepProgress(steps, epochs)
     try:
         model.fit(
             x,
@@ -417,7 +463,7 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
             initial_epoch=done,
             shuffle=settings.get("shuffle", False),
             verbose=0,
-            callbacks=[callback],
+            callbacks=[progress, callback],
         )
     except KeyboardInterrupt:
         print(
