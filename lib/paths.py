@@ -1,7 +1,7 @@
 """Where outputs go: the main job's full-profile outputs into the repository, everything else into
 ignored folders.
 
-``python -m lib run`` (the main job) marks its kernels with ``$LAB_MAIN_JOB``; only they write the
+``python -m lab run`` (the main job) marks its kernels with ``$LAB_MAIN_JOB``; only they write the
 committed ``figs/``, ``results/`` and ``models/``. A full-profile kernel that a person runs in
 Jupyter writes into ``.interactive/`` and reads the committed files (the kept networks, the
 results), and a quick run (CI, smoke tests) uses ``.quick/``: neither changes a committed file.
@@ -15,7 +15,7 @@ from lib.profiles import get_profile
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 QUICK_ROOT = Path(os.environ.get("LAB_QUICK_ROOT") or ROOT / ".quick")  # quick outputs (ignored)
-MAIN_JOB_VAR = "LAB_MAIN_JOB"  # "1" in python -m lib run and its kernels
+MAIN_JOB_VAR = "LAB_MAIN_JOB"  # "1" in python -m lab run and its kernels
 
 
 def output_root(profile=None):

@@ -157,7 +157,7 @@ def kept_run(model, experiment, profile, key):
     print(
         f"Loaded {experiment} ({profile.name}) from {relative(path)}: trained {result['finished_at'][:10]} "
         f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
-        f"(python -m lib run --force, or {RETRAIN_VAR}=1, trains it again)."
+        f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
     )
     return result
 

@@ -8,7 +8,7 @@ from lib import paths
 
 @pytest.fixture(autouse=True)
 def restored_environment():
-    """``python -m lib run`` sets variables for its kernels (profile, backend, retraining): undo them."""
+    """``python -m lab run`` sets variables for its kernels (profile, backend, retraining): undo them."""
     saved = dict(os.environ)
     yield
     os.environ.clear()
@@ -21,7 +21,7 @@ def isolated_outputs(tmp_path, monkeypatch):
     main job would write them."""
     monkeypatch.setattr(paths, "ROOT", tmp_path / "repo")
     monkeypatch.setattr(paths, "QUICK_ROOT", tmp_path / "repo" / ".quick")
-    monkeypatch.setenv(paths.MAIN_JOB_VAR, "1")  # as python -m lib run; tests of Jupyter kernels unset it
+    monkeypatch.setenv(paths.MAIN_JOB_VAR, "1")  # as python -m lab run; tests of Jupyter kernels unset it
     return tmp_path / "repo"
 
 
