@@ -1,1 +1,1 @@
-"""Shared code of the MNIST lecture notebooks: data, models, training, results, figures and the CLI."""
+"""What the MNIST lecture notebooks share: data, network3's layers, training, results and figures."""

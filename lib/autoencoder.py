@@ -18,7 +18,7 @@ from keras import layers
 
 from lib import system
 from lib.profiles import get_profile
-from lib.training import compile_model, data_digest, fingerprint, keep, kept_run
+from lib.training import StepProgress, compile_model, data_digest, fingerprint, keep, kept_run
 
 ENCODER_SIZES = (128, 64, 36, 18, 9)
 INPUT_SIZE = 28 * 28
@@ -138,7 +138,7 @@ def train_autoencoder(
         shuffle=True,
         validation_data=(test, test),
         verbose=0,
-        callbacks=[line],
+        callbacks=[StepProgress(steps, epochs), line],
     ).history
     result = {
         **settings,

@@ -20,7 +20,7 @@ def _finish(fig, ax, title, grid=None):
 
 
 def save_fig(fig, name, profile=None, dpi=120):
-    """Save ``fig`` as ``figs/<name>.png`` (quick profile: ``.quick/figs/``) and return the path."""
+    """Save ``fig`` as ``figs/<name>.png`` of ``lib.paths.output_root`` and return the path."""
     path = output_dir("figs", profile) / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path

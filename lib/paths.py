@@ -1,7 +1,10 @@
-"""Where outputs go: full-profile outputs into the repository, quick ones into ignored ``.quick/``.
+"""Where outputs go: the main job's full-profile outputs into the repository, everything else into
+ignored folders.
 
-A quick run (CI, smoke tests) therefore never overwrites the committed full-profile figures and
-results.
+``python -m lab run`` (the main job) marks its kernels with ``$LAB_MAIN_JOB``; only they write the
+committed ``figs/``, ``results/`` and ``models/``. A full-profile kernel that a person runs in
+Jupyter writes into ``.interactive/`` and reads the committed files (the kept networks, the
+results), and a quick run (CI, smoke tests) uses ``.quick/``: neither changes a committed file.
 """
 
 import os
@@ -12,14 +15,34 @@ from lib.profiles import get_profile
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 QUICK_ROOT = Path(os.environ.get("LAB_QUICK_ROOT") or ROOT / ".quick")  # quick outputs (ignored)
+MAIN_JOB_VAR = "LAB_MAIN_JOB"  # "1" in python -m lab run and its kernels
+
+
+def output_root(profile=None):
+    """Where ``profile``'s outputs are written: the repository (the main job's full profile),
+    ``.interactive/`` (a full-profile kernel run by hand) or ``.quick/``."""
+    if not get_profile(profile).is_full:
+        return QUICK_ROOT
+    return ROOT if os.environ.get(MAIN_JOB_VAR) == "1" else ROOT / ".interactive"
 
 
 def output_dir(kind, profile=None):
     """The directory for ``kind`` (``figs``, ``results``, ``models``...) under ``profile``, created."""
-    base = ROOT if get_profile(profile).is_full else QUICK_ROOT
-    path = base / kind
+    path = output_root(profile) / kind
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def read_roots(profile=None):
+    """Where ``profile``'s stored outputs are looked up: where this process writes them, then (for a
+    full-profile kernel run by hand) the committed ones."""
+    roots = [output_root(profile)]
+    return roots + [ROOT] if get_profile(profile).is_full and roots[0] != ROOT else roots
+
+
+def stored(kind, name, profile=None):
+    """The first existing ``<root>/kind/name`` of ``read_roots``, or ``None``."""
+    return next((root / kind / name for root in read_roots(profile) if (root / kind / name).exists()), None)
 
 
 def checkpoint_dir(experiment, profile=None):
@@ -27,10 +50,14 @@ def checkpoint_dir(experiment, profile=None):
     return ROOT / ".checkpoints" / get_profile(profile).name / experiment
 
 
+def weights_name(experiment, profile=None):
+    """``<experiment>.<profile>.weights.h5``: the final weights of a finished run, under ``models/``."""
+    return f"{experiment}.{get_profile(profile).name}.weights.h5"
+
+
 def trained_weights_path(experiment, profile=None):
-    """The final weights of a finished run: ``models/`` (committed) in full, ``.quick/models/`` in quick."""
-    profile = get_profile(profile)
-    return output_dir("models", profile) / f"{experiment}.{profile.name}.weights.h5"
+    """Where a finished run's weights are written (``models/`` of ``output_root``)."""
+    return output_dir("models", profile) / weights_name(experiment, profile)
 
 
 def relative(path):

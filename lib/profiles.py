@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 ENV_VAR = "LAB_PROFILE"
 DEFAULT = "full"
-RETRAIN_VAR = "LAB_RETRAIN"  # "1": train again the runs a profile would reuse (python -m lib run --force)
+RETRAIN_VAR = "LAB_RETRAIN"  # "1": train again the runs a profile would reuse (python -m lab run --force)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Profile:
 
     def reuses_kept_runs(self):
         """Whether a finished run is loaded instead of trained again: ``reuse_trained``, unless
-        ``$LAB_RETRAIN`` is ``1`` (``python -m lib run --force``)."""
+        ``$LAB_RETRAIN`` is ``1`` (``python -m lab run --force``)."""
         return self.reuse_trained and os.environ.get(RETRAIN_VAR, "") != "1"
 
     def epochs(self, published):

@@ -5,7 +5,7 @@ import os
 import sys
 
 from lib.experiments import EXPERIMENTS, get_experiment
-from lib.paths import output_dir, relative
+from lib.paths import output_dir, relative, stored
 from lib.profiles import get_profile
 
 REQUIRED = ("experiment", "profile")
@@ -70,14 +70,19 @@ def write_result(result):
 
 
 def read_result(experiment, profile=None, require=()):
-    """The stored result of ``experiment`` under ``profile``, or ``None`` if it was never run.
+    """The stored result of ``experiment`` under ``profile`` (``lib.paths.stored``: this kernel's own
+    first, then the committed one), or ``None`` if it was never run.
 
     Raises ``ResultError`` naming the file when it is unreadable or lacks ``experiment``, ``profile``
     or a key of ``require``.
     """
-    path = result_path(experiment, profile)
-    if not path.exists():
-        return None
+    profile = get_profile(profile)
+    path = stored("results", f"{experiment}.{profile.name}.json", profile)
+    return None if path is None else load_result(path, require)
+
+
+def load_result(path, require=()):
+    """The result in the JSON file ``path``; ``ResultError`` naming the file if it is unusable."""
     try:
         result = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -23,16 +23,9 @@ import keras
 import numpy as np
 
 from lib import distribute, system
-from lib.paths import checkpoint_dir, relative, trained_weights_path
+from lib.paths import checkpoint_dir, relative, stored, trained_weights_path, weights_name
 from lib.profiles import RETRAIN_VAR, get_profile
-from lib.results import (
-    ResultError,
-    best_epoch,
-    read_result,
-    reported_test_accuracy,
-    result_path,
-    write_result,
-)
+from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_result
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
@@ -129,21 +122,24 @@ def fingerprint(model, optimizer, loss, settings):
 def kept_run(model, experiment, profile, key):
     """The stored result of the same finished run, its weights loaded into ``model``; else ``None``.
 
-    A missing, unreadable or mismatched weights file, or a result of other settings, means training
-    again, with one line that says why; ``model`` keeps its initial weights then.
+    The result is looked up as ``results.read_result`` does (this kernel's own, then the committed
+    one) and the weights beside it. A missing, unreadable or mismatched weights file, or a result of
+    other settings, means training again, with one line that says why; ``model`` keeps its initial
+    weights then.
     """
-    path = trained_weights_path(experiment, profile)
+    found = stored("results", f"{experiment}.{profile.name}.json", profile)
+    if found is None:
+        return None
     try:
-        result = read_result(experiment, profile)
+        result = load_result(found)
     except ResultError as error:
         warn(f"retraining {experiment}: {error}")
         return None
-    if result is None:
-        return None
     if result.get("run_key") != key:
         why = "has other settings or code" if "run_key" in result else "was not kept (an older run)"
-        print(f"Training {experiment}: the stored run {relative(result_path(experiment, profile))} {why}.")
+        print(f"Training {experiment}: the stored run {relative(found)} {why}.")
         return None
+    path = found.parent.parent / "models" / weights_name(experiment, profile)
     if not path.exists():
         warn(f"retraining {experiment}: its trained weights {relative(path)} are missing.")
         return None
@@ -161,7 +157,7 @@ def kept_run(model, experiment, profile, key):
     print(
         f"Loaded {experiment} ({profile.name}) from {relative(path)}: trained {result['finished_at'][:10]} "
         f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
-        f"(python -m lib run --force, or {RETRAIN_VAR}=1, trains it again)."
+        f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
     )
     return result
 
@@ -234,6 +230,51 @@ class EpochEnd(keras.callbacks.Callback):
         for old in d.glob("epoch-*.weights.h5"):
             if old != weights:
                 old.unlink()
+
+
+class StepProgress(keras.callbacks.Callback):
+    """Progress within an epoch: in Jupyter one line updated in place (``epoch 3/40 ▕███▌    ▏
+    12,000/25,000 mini-batches · 61 s · about 60 s left``) and cleared at the end, so a saved
+    notebook keeps only the epoch lines; elsewhere (a log) the same line every ``log_every`` seconds."""
+
+    def __init__(self, steps, epochs, log_every=60.0, clock=time.monotonic):
+        super().__init__()
+        self.steps, self.epochs, self.log_every, self.clock = steps, epochs, log_every, clock
+        self.display = None
+
+    def on_train_begin(self, logs=None):
+        if "ipykernel" in sys.modules:
+            from IPython.display import display
+
+            self.display = display({"text/plain": ""}, raw=True, display_id=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch, self.started = epoch + 1, self.clock()
+        self.shown = self.started
+
+    def on_train_batch_end(self, batch, logs=None):
+        now = self.clock()
+        if self.display is None and now - self.shown < self.log_every:
+            return
+        self.shown = now
+        line = self.line(batch + 1, now - self.started)
+        if self.display is not None:
+            self.display.update({"text/plain": line}, raw=True)
+        else:
+            print(line, flush=True)
+
+    def on_train_end(self, logs=None):
+        if self.display is not None:
+            self.display.update({"text/plain": ""}, raw=True)
+
+    def line(self, done, seconds):
+        width, fraction = 20, done / self.steps
+        filled = "█" * int(width * fraction)
+        left = f" · about {seconds / fraction - seconds:.0f} s left" if 0 < fraction < 1 else ""
+        return (
+            f"epoch {self.epoch}/{self.epochs} ▕{filled:<{width}}▏ {done:,}/{self.steps:,} mini-batches "
+            f"· {seconds:.0f} s{left}"
+        )
 
 
 class CheckpointError(Exception):
@@ -412,6 +453,7 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
         + (f", data-parallel over {distribute.replicas()} devices." if distribute.replicas() > 1 else ".")
     )
     callback = EpochEnd(history, val, test, epochs, directory, key, train=train if measure_train else None)
+    progress = StepProgress(steps, epochs)
     try:
         model.fit(
             x,
@@ -421,7 +463,7 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
             initial_epoch=done,
             shuffle=settings.get("shuffle", False),
             verbose=0,
-            callbacks=[callback],
+            callbacks=[progress, callback],
         )
     except KeyboardInterrupt:
         print(

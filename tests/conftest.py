@@ -8,7 +8,7 @@ from lib import paths
 
 @pytest.fixture(autouse=True)
 def restored_environment():
-    """``python -m lib run`` sets variables for its kernels (profile, backend, retraining): undo them."""
+    """``python -m lab run`` sets variables for its kernels (profile, backend, retraining): undo them."""
     saved = dict(os.environ)
     yield
     os.environ.clear()
@@ -17,9 +17,11 @@ def restored_environment():
 
 @pytest.fixture(autouse=True)
 def isolated_outputs(tmp_path, monkeypatch):
-    """Send every figure, result and checkpoint a test writes into its own temporary folder."""
+    """Send every figure, result and checkpoint a test writes into its own temporary folder, as the
+    main job would write them."""
     monkeypatch.setattr(paths, "ROOT", tmp_path / "repo")
     monkeypatch.setattr(paths, "QUICK_ROOT", tmp_path / "repo" / ".quick")
+    monkeypatch.setenv(paths.MAIN_JOB_VAR, "1")  # as python -m lab run; tests of Jupyter kernels unset it
     return tmp_path / "repo"
 
 

@@ -1,7 +1,7 @@
 import keras
 import pytest
 
-from lib import bench, cli
+from lab import bench, cli
 
 
 def test_keras_nets_are_network3s_nets():
@@ -52,5 +52,5 @@ def test_phase_profile_splits_a_step_into_forward_backward_and_update():
     assert phases["forward"] > 0 and phases["step"] > phases["forward"]
     assert phases["step"] == pytest.approx(phases["forward"] + phases["backward"] + phases["update"])
     row = {"net": "fc-baseline", "batch_size": 10, "framework": "tensorflow", **phases, "fit": 1.0}
-    table = bench.phases_markdown([row], "python -m lib bench --phases")
+    table = bench.phases_markdown([row], "python -m lab bench --phases")
     assert f"| fc-baseline | 10 | tensorflow | {phases['forward']:.3f} |" in table

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 import lib
-from lib import cli, paths
+from lab import cli
+from lab.readme import TABLE_END, TABLE_START, update_summary
+from lib import paths
 from lib.results import markdown_table, summary_rows
 
 REPO = Path(lib.__file__).resolve().parent.parent
@@ -32,14 +34,14 @@ def test_unknown_profile_is_exit_code_2(capsys):
 def test_readme_table_is_the_one_generated_from_results(monkeypatch):
     monkeypatch.setattr(paths, "ROOT", REPO)
     readme = (REPO / "README.md").read_text()
-    table = readme.split(cli.TABLE_START)[1].split(cli.TABLE_END)[0]
+    table = readme.split(TABLE_START)[1].split(TABLE_END)[0]
     assert table.strip() == markdown_table(summary_rows("full")).strip()
 
 
 def test_update_summary_rewrites_only_the_marked_block_and_draws_figures(tmp_path, isolated_outputs):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{cli.TABLE_START}\nstale\n{cli.TABLE_END}\noutro\n")
-    cli.update_summary(readme)
+    readme.write_text(f"intro\n{TABLE_START}\nstale\n{TABLE_END}\noutro\n")
+    update_summary(readme)
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "stale" not in text
     assert "| 01 | 784-100-10 sigmoid" in text and "not yet measured" in text
@@ -58,8 +60,8 @@ def test_summary_figures_skip_results_without_per_epoch_accuracies(tmp_path, iso
     }
     write_result({**speedrun, "epochs_run": 2, "wall_time_s": 90.0, "backend": "tensorflow", "device": "CPU"})
     readme = tmp_path / "README.md"
-    readme.write_text(f"{cli.TABLE_START}\n{cli.TABLE_END}\n")
-    cli.update_summary(readme)
+    readme.write_text(f"{TABLE_START}\n{TABLE_END}\n")
+    update_summary(readme)
     assert "| 10 | Speedrun" in readme.read_text() and "99.30% (mean of 5 seeds)" in readme.read_text()
 
 
@@ -174,7 +176,7 @@ def test_an_interrupted_forced_run_says_how_to_finish_it_and_is_not_up_to_date(
     monkeypatch.setattr(cli, "execute", interrupted)
     capsys.readouterr()
     assert run_cli(tiny_notebooks, "force") == 130
-    assert "To finish this forced run: python -m lib run --force --only 00 01" in capsys.readouterr().err
+    assert "To finish this forced run: python -m lab run --force --only 00 01" in capsys.readouterr().err
     monkeypatch.setattr(cli, "execute", execute)
     run_cli(tiny_notebooks)
     assert "2 of 2 notebooks to run" in capsys.readouterr().out  # 00's old record was cleared
@@ -226,7 +228,7 @@ def test_ctrl_c_prints_the_clis_message_and_no_kernel_traceback(tmp_path):
         "import time\nfor i in range(120):\n    print('tick', i, flush=True)\n    time.sleep(0.5)",
     )
     env = {**os.environ, "LAB_QUICK_ROOT": str(tmp_path / "quick")}
-    command = [sys.executable, "-m", "lib", "run", "--profile", "quick", "--notebooks", str(notebooks)]
+    command = [sys.executable, "-m", "lab", "run", "--profile", "quick", "--notebooks", str(notebooks)]
     child = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,

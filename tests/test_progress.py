@@ -1,7 +1,7 @@
 import io
 
-from lib import progress as progress_module
-from lib.progress import Progress, duration
+from lab import progress as progress_module
+from lab.progress import Progress, duration
 
 
 class Clock:

@@ -85,3 +85,13 @@ def test_best_validation_run_reports_the_test_accuracy_of_the_best_validated_run
     assert result["protocol"] == "best validation of 3 runs, seeds 0, 1, 2"
     assert result["run_test_accuracy"] == [0.995, 0.991, 0.999] and result["wall_time_s"] == 30.0
     assert "run_key" not in result and results.read_result("net", "quick") == result
+
+
+def test_figures_of_a_kernel_run_by_hand_never_replace_the_committed_ones(isolated_outputs, monkeypatch):
+    import matplotlib.pyplot as plt
+
+    from lib import figures
+
+    monkeypatch.delenv("LAB_MAIN_JOB")
+    path = figures.save_fig(plt.figure(), "00_example", "full")
+    assert path == isolated_outputs / ".interactive" / "figs" / "00_example.png"

@@ -290,3 +290,52 @@ def test_a_second_process_training_the_same_run_is_refused(tiny_data):
     with lock, pytest.raises(RuntimeError, match="unit-test is already training in another process"):
         run(tiny_data)
     run(tiny_data, epochs=1)  # the lock is released with the block
+
+
+def test_a_kernel_run_by_hand_writes_beside_the_committed_files_and_reads_them(
+    tiny_data, isolated_outputs, monkeypatch, fits
+):
+    _, committed = full_run(tiny_data)  # the main job
+    monkeypatch.delenv("LAB_MAIN_JOB")  # a Jupyter kernel
+    _, loaded = full_run(tiny_data)
+    assert loaded == committed and len(fits) == 1
+    _, other = full_run(tiny_data, lr=0.05)  # trained by hand: kept apart from the committed files
+    assert other["weights"] == ".interactive/models/unit-test-kept.full.weights.h5"
+    assert (isolated_outputs / ".interactive" / "results" / "unit-test-kept.full.json").exists()
+    assert json.loads((isolated_outputs / "results" / "unit-test-kept.full.json").read_text()) == committed
+    _, again = full_run(tiny_data, lr=0.05)
+    assert again == other and len(fits) == 2  # this kernel's own run is kept too
+
+
+class FakeDisplay:
+    def __init__(self):
+        self.shown = []
+
+    def update(self, data, raw=False):
+        assert raw
+        self.shown.append(data["text/plain"])
+
+
+def test_step_progress_updates_one_line_in_jupyter_and_clears_it(monkeypatch):
+    progress = training.StepProgress(steps=1000, epochs=3, clock=iter([0.0, 30.0, 60.0]).__next__)
+    progress.display = FakeDisplay()
+    progress.on_epoch_begin(1)
+    progress.on_train_batch_end(499)
+    progress.on_train_batch_end(999)
+    progress.on_train_end()
+    first, second, last = progress.display.shown
+    assert first == "epoch 2/3 ▕██████████          ▏ 500/1,000 mini-batches · 30 s · about 30 s left"
+    assert second.startswith("epoch 2/3 ▕████████████████████▏ 1,000/1,000") and "left" not in second
+    assert last == ""
+
+
+def test_step_progress_in_a_log_prints_a_line_at_most_every_minute(capsys):
+    times = iter([0.0, 10.0, 61.0, 70.0])
+    progress = training.StepProgress(steps=100, epochs=1, clock=times.__next__)
+    progress.on_epoch_begin(0)
+    for batch in (9, 59, 69):
+        progress.on_train_batch_end(batch)
+    assert (
+        capsys.readouterr().out
+        == "epoch 1/1 ▕████████████        ▏ 60/100 mini-batches · 61 s · about 41 s left\n"
+    )

@@ -1,4 +1,4 @@
-"""Progress of ``python -m lib run``: an overall bar across the notebooks with elapsed and remaining
+"""Progress of ``python -m lab run``: an overall bar across the notebooks with elapsed and remaining
 time, the current notebook's bar of cells, and its output (one line per epoch) printed above both.
 
 The remaining time comes from how long the last successful runs of the same notebooks took. On a

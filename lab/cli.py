@@ -1,8 +1,8 @@
 """Command line.
 
-``python -m lib run`` executes the notebooks headless, in order, skipping those whose inputs did not
-change since their last successful run; ``python -m lib table`` rebuilds the README's results table
-and the summary figures from ``results/``; ``python -m lib bench`` times training against plain Keras and
+``python -m lab run`` executes the notebooks headless, in order, skipping those whose inputs did not
+change since their last successful run; ``python -m lab table`` rebuilds the README's results table
+and the summary figures from ``results/``; ``python -m lab bench`` times training against plain Keras and
 PyTorch.
 """
 
@@ -19,15 +19,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lib.paths import NOTEBOOKS, ROOT, output_dir
+from lab.progress import Progress, duration
+from lab.readme import BENCH_END, BENCH_START, replace_block, update_summary
+from lib.paths import MAIN_JOB_VAR, NOTEBOOKS, ROOT, output_dir
 from lib.profiles import PROFILES, RETRAIN_VAR, get_profile
-from lib.progress import Progress, duration
 from lib.results import markdown_table, summary_rows
 
-TABLE_START = "<!-- results-table:start -->"
-TABLE_END = "<!-- results-table:end -->"
-BENCH_START = "<!-- bench-table:start -->"
-BENCH_END = "<!-- bench-table:end -->"
 BACKENDS = ("tensorflow", "jax", "torch")
 STATE_FILE = "runs.json"
 KERNEL_LOG = "kernel.log"  # in .quick/tmp/
@@ -124,7 +121,7 @@ def execute(notebook, profile, progress=None):
 
     Full-profile runs replace the notebook's committed outputs, but only once it ran to the end;
     quick runs write to ``.quick/notebooks/``. The kernel's output (one line per epoch) streams to
-    ``progress`` (a ``lib.progress.Progress``; default: standard output) while a bar counts the cells.
+    ``progress`` (a ``lab.progress.Progress``; default: standard output) while a bar counts the cells.
     """
     import papermill
 
@@ -180,32 +177,6 @@ def failure_line(error):
         return f"cell In [{error.exec_count}] `{first_line[:60]}`: {error.ename}: {error.evalue}"
     lines = str(error).strip().splitlines()
     return f"{type(error).__name__}: {lines[-1] if lines else ''}"
-
-
-def replace_block(readme, start_marker, end_marker, text):
-    """Replace what lies between two marker lines of ``readme`` with ``text``."""
-    head, start, rest = readme.read_text().partition(start_marker)
-    _, end, tail = rest.partition(end_marker)
-    if not start or not end:
-        raise SystemExit(f"{readme} lacks the markers {start_marker} … {end_marker}")
-    readme.write_text(f"{head}{start_marker}\n{text}{end_marker}{tail}")
-
-
-def update_summary(readme=ROOT / "README.md"):
-    """Rebuild the summary of the full-profile results: the README's table (between its markers),
-    ``results/summary.md`` and the two summary figures in ``figs/``."""
-    from lib import figures
-    from lib.results import read_result
-
-    rows = summary_rows("full")
-    table = markdown_table(rows)
-    replace_block(readme, TABLE_START, TABLE_END, table)
-    (output_dir("results", "full") / "summary.md").write_text(table)
-    comparison = figures.published_vs_ours(rows, title="Published versus ours")
-    figures.save_fig(comparison, "summary_published_vs_ours", "full")
-    curves = [read_result(row["name"], "full") for row in rows if row["ours"] is not None]
-    series = figures.series_curves(curves, title="Test accuracy per epoch")
-    figures.save_fig(series, "summary_series_curves", "full")
 
 
 def run(args, directory=NOTEBOOKS):
@@ -334,7 +305,7 @@ def run_in_parallel(args, profile, backend, todo, estimates, directory=NOTEBOOKS
     )
     children = []
     for i, group in enumerate(groups):
-        command = [sys.executable, "-m", "lib", "run", "--profile", profile.name, "--backend", backend]
+        command = [sys.executable, "-m", "lab", "run", "--profile", profile.name, "--backend", backend]
         command += ["--only", *group, "--no-summary", "--notebooks", str(directory)]
         command += ["--force"] if args.force else []
         share = set(_cores(cores, i, len(groups)))
@@ -384,13 +355,13 @@ def how_to_continue(args, todo, current):
         )
     rest = " ".join(todo[todo.index(current) :])
     return (
-        f"To finish this forced run: python -m lib run --force --only {rest} (with the same --profile "
+        f"To finish this forced run: python -m lab run --force --only {rest} (with the same --profile "
         "and --backend); training resumes from its last completed epoch."
     )
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m lib", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run", help="execute the notebooks headless")
     run_parser.add_argument("--profile", choices=list(PROFILES), help="default: $LAB_PROFILE or full")
@@ -427,6 +398,7 @@ def main(argv=None):
         help="instead: ms per step by phase (forward, backward, update), TensorFlow against PyTorch",
     )
     args = parser.parse_args(argv)
+    os.environ[MAIN_JOB_VAR] = "1"  # this process and its kernels write the committed outputs
     if args.command == "table":
         update_summary()
         return 0
@@ -438,7 +410,7 @@ def main(argv=None):
 def bench(args, argv):
     """Run the benchmark, print it and record it in ``results/`` and the README (or in ``--out``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from lib import bench as benchmark
+    from lab import bench as benchmark
 
     unknown = sorted(set(args.nets or []) - set(benchmark.NETS))
     if unknown:
@@ -449,7 +421,7 @@ def bench(args, argv):
     except ImportError:
         print("error: the benchmark needs PyTorch: pip install -r requirements-backends.txt", file=sys.stderr)
         return 2
-    command = "python -m lib " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m lab " + " ".join(argv if argv is not None else sys.argv[1:])
     directory = args.out or output_dir("results", "full")
     if args.phases:
         rows = benchmark.phase_profile(args.nets or ("conv-pool-1", "relu"), args.batch_sizes, args.repeats)
