@@ -8,11 +8,12 @@ from matplotlib.ticker import MaxNLocator
 from lib.paths import output_dir
 
 
-def _finish(fig, ax, title, grid=None):
-    """Grid, legend and title, the same on every plot."""
+def _finish(fig, ax, title, grid=None, legend="lower right"):
+    """Grid, legend (two columns when it is long) and title, the same on every plot."""
     ax.grid(alpha=0.3, **(grid or {}))
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8, loc="lower right")
+    entries = len(ax.get_legend_handles_labels()[0])
+    if entries:
+        ax.legend(fontsize=8, loc=legend, ncol=2 if entries > 4 else 1)
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -44,19 +45,22 @@ def digit_grid(images, labels, ncols=10, title=None, predicted=None):
     return fig
 
 
-def accuracy_curves(results, published=None, lecture=None, title=None):
-    """Validation and test accuracy per epoch of one or more run results, with the published figures.
+def accuracy_curves(results, published=None, lecture=None, title=None, labels=None):
+    """Test accuracy per epoch (validation dotted) of one or more run results, with the published
+    figures and the reported epoch marked.
 
-    ``published`` maps a label to an accuracy drawn as a dashed horizontal line; ``lecture`` maps a
-    label to the per-epoch test accuracies of the lecture's own run, drawn in grey.
+    ``published`` maps a label to an accuracy drawn as a horizontal line; ``lecture`` maps a label to
+    the per-epoch test accuracies of the lecture's own run, drawn in greys; ``labels`` names the
+    results in the legend (default: their experiment names). The published lines always lie inside
+    the frame.
     """
     fig, ax = plt.subplots(figsize=(7, 4))
-    for label, values in (lecture or {}).items():
+    greys = [("grey", "x-"), ("darkgrey", "+-"), ("silver", "^-")]
+    for (label, values), (color, style) in zip((lecture or {}).items(), greys, strict=False):
         epochs = np.arange(1, len(values) + 1)
-        ax.plot(epochs, 100 * np.array(values), "x-", color="grey", lw=1, ms=4, label=label)
-    for result in results:
+        ax.plot(epochs, 100 * np.array(values), style, color=color, lw=1, ms=4, label=label)
+    for result, name in zip(results, labels or [r["experiment"] for r in results], strict=True):
         epochs = np.arange(1, len(result["epoch_test_accuracy"]) + 1)
-        name = result["experiment"]
         line = ax.plot(epochs, 100 * np.array(result["epoch_test_accuracy"]), label=f"{name}: test")
         if result["epoch_val_accuracy"]:
             val = 100 * np.array(result["epoch_val_accuracy"])
@@ -65,6 +69,9 @@ def accuracy_curves(results, published=None, lecture=None, title=None):
         ax.plot(best, 100 * result["test_accuracy"], "o", color=line[0].get_color())
     for (label, value), style in zip((published or {}).items(), ["--", "-.", ":"], strict=False):
         ax.axhline(100 * value, ls=style, color="black", lw=1, label=f"{label}: {100 * value:.2f}%")
+    if published:
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, max(high, 100 * max(published.values()) + 0.06 * (high - low)))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel="accuracy (%)")
     return _finish(fig, ax, title)
@@ -119,15 +126,16 @@ def published_vs_ours(rows, title=None):
 
 
 def reconstruction_pairs(inputs, outputs, title=None):
-    """Each image beside its reconstruction, input left and output right, one pair per row."""
+    """The images in the top row, their reconstructions under them."""
     inputs, outputs = np.asarray(inputs).reshape(-1, 28, 28), np.asarray(outputs).reshape(-1, 28, 28)
-    fig, axes = plt.subplots(len(inputs), 2, figsize=(2.2, 1.1 * len(inputs)), squeeze=False)
-    for row, (image, rebuilt) in zip(axes, zip(inputs, outputs, strict=True), strict=True):
-        for ax, picture in zip(row, (image, rebuilt), strict=True):
+    fig, axes = plt.subplots(2, len(inputs), figsize=(1.1 * len(inputs), 2.6), squeeze=False)
+    for row, pictures in zip(axes, (inputs, outputs), strict=True):
+        for ax, picture in zip(row, pictures, strict=True):
             ax.imshow(picture, cmap="gray_r", vmin=0, vmax=1)
-            ax.axis("off")
-    axes[0, 0].set_title("input", fontsize=8)
-    axes[0, 1].set_title("output", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("input", fontsize=8)
+    axes[1, 0].set_ylabel("output", fontsize=8)
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
@@ -143,9 +151,7 @@ def loss_curves(series, ylabel="loss", reference=None, title=None):
         ax.axhline(value, ls="--", color="black", lw=1, label=f"{label}: {value:.4f}")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="epoch", ylabel=ylabel)
-    fig = _finish(fig, ax, title)
-    ax.legend(fontsize=8, loc="upper right")
-    return fig
+    return _finish(fig, ax, title, legend="best")
 
 
 def error_curves(results, lecture=None, title=None):
