@@ -159,6 +159,9 @@ def kept_run(model, experiment, profile, key):
         f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
         f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
     )
+    retraining = checkpoint_dir(experiment, profile)
+    if (retraining / STATE_FILE).exists():
+        print(f"An interrupted retraining of it is kept in {relative(retraining)}: --force resumes it.")
     return result
 
 

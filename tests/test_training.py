@@ -339,3 +339,19 @@ def test_step_progress_in_a_log_prints_a_line_at_most_every_minute(capsys):
         capsys.readouterr().out
         == "epoch 1/1 ▕████████████        ▏ 60/100 mini-batches · 61 s · about 41 s left\n"
     )
+
+
+def test_a_kept_run_says_where_an_interrupted_retraining_waits(tiny_data, monkeypatch, capsys):
+    full_run(tiny_data)
+    monkeypatch.setenv("LAB_RETRAIN", "1")
+    save = interrupt_at_epoch(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        full_run(tiny_data)
+    monkeypatch.setattr(training.EpochEnd, "save", save)
+    monkeypatch.delenv("LAB_RETRAIN")
+    capsys.readouterr()
+    full_run(tiny_data)
+    assert (
+        "An interrupted retraining of it is kept in .checkpoints/full/unit-test-kept"
+        in capsys.readouterr().out
+    )
