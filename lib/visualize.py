@@ -129,19 +129,22 @@ def stitched_filters(results, n=4, margin=5):
 
 
 def kernel_grid(kernels, ncols=8, title=None):
-    """First-layer kernels (k, k, 1, filters) as a grid of small images, dark = positive weight."""
+    """First-layer kernels (k, k, 1, filters) as a grid of small numbered images on one colour scale
+    (dark = positive weight), with its colour bar."""
     kernels = np.asarray(kernels)[:, :, 0, :]
     count = kernels.shape[-1]
     nrows = int(np.ceil(count / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.8, nrows * 0.8), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * 0.9 + 0.8, nrows * 0.95), squeeze=False)
     limit = np.abs(kernels).max()
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < count:
-            ax.imshow(kernels[..., i], cmap="gray_r", vmin=-limit, vmax=limit)
+            shown = ax.imshow(kernels[..., i], cmap="gray_r", vmin=-limit, vmax=limit)
+            ax.set_title(str(i), fontsize=7, pad=2)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    fig.colorbar(shown, ax=axes, fraction=0.03, pad=0.02, label="weight")
     return fig
 
 
