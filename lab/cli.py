@@ -207,7 +207,6 @@ def run(args, directory=NOTEBOOKS):
     os.environ.update(LAB_PROFILE=profile.name, KERAS_BACKEND=backend)
     if args.force:
         os.environ[RETRAIN_VAR] = "1"  # and train again the networks that were kept
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings, not errors
     state = load_state(profile)
     keys = {n: inputs_key(available[n], profile, backend) for n in selected}
     todo = [n for n in selected if args.force or state.get(available[n].name, {}).get("key") != keys[n]]
@@ -398,6 +397,7 @@ def main(argv=None):
         help="instead: ms per step by phase (forward, backward, update), TensorFlow against PyTorch",
     )
     args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings, not errors
     os.environ[MAIN_JOB_VAR] = "1"  # this process and its kernels write the committed outputs
     if args.command == "table":
         update_summary()
@@ -409,7 +409,6 @@ def main(argv=None):
 
 def bench(args, argv):
     """Run the benchmark, print it and record it in ``results/`` and the README (or in ``--out``)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from lab import bench as benchmark
 
     unknown = sorted(set(args.nets or []) - set(benchmark.NETS))

@@ -10,7 +10,6 @@ The lecture built it in PyTorch and trained it with ``Adam(lr=0.1, weight_decay=
 
 import math
 import time
-from datetime import UTC, datetime
 
 import keras
 import numpy as np
@@ -149,10 +148,7 @@ def train_autoencoder(
         "test_mse": float(history["val_loss"][-1]),
         "epoch_time_s": line.times,
         "wall_time_s": sum(line.times),
-        "backend": system.backend(),
-        "device": system.device(),
-        "versions": system.versions(),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        **system.provenance(),
         "run_key": key,
     }
     path = keep(model, result, profile)

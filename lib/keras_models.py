@@ -10,7 +10,8 @@ Radford's Theano tutorial: weights from N(0, 0.01²) and no biases at all, dropo
 import keras
 from keras import layers
 
-IMAGE_SHAPE = (28, 28, 1)
+from lib.models import IMAGE_SHAPE
+
 MNIST_CNN_PARAMETERS = 1_199_882  # model.summary() of the Keras example
 
 

@@ -137,7 +137,5 @@ def summarise(recipe, trials, profile, target=TARGET):
         "wall_time_std_s": float(seconds.std(ddof=1)) if len(trials) > 1 else 0.0,
         "epochs_run": recipe.epochs,
         "trials": trials,
-        "backend": system.backend(),
-        "device": system.device(),
-        "versions": system.versions(),
+        **system.provenance(),
     }

@@ -4,6 +4,7 @@ import os
 import platform
 import sys
 import time
+from datetime import UTC, datetime
 from importlib import metadata
 
 import keras
@@ -70,6 +71,16 @@ def versions():
         except metadata.PackageNotFoundError:
             found[package] = "unknown"
     return found
+
+
+def provenance():
+    """What every result records of where and when it was computed: backend, device, versions, time."""
+    return {
+        "backend": backend(),
+        "device": device(),
+        "versions": versions(),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def set_seed(seed):

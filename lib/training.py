@@ -17,7 +17,7 @@ import shutil
 import sys
 import time
 import warnings
-from datetime import UTC, datetime
+from datetime import datetime
 
 import keras
 import numpy as np
@@ -423,10 +423,7 @@ def fit(
             "best_val_accuracy": max(history["epoch_val_accuracy"]) if val is not None else None,
             **history,
             "wall_time_s": sum(history["epoch_time_s"]),
-            "backend": system.backend(),
-            "device": system.device(),
-            "versions": system.versions(),
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            **system.provenance(),
             "run_key": key,
         }
         path = keep(model, result, profile)
