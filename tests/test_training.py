@@ -41,6 +41,18 @@ def final_weights(model):
     return [keras.ops.convert_to_numpy(w) for w in model.weights]
 
 
+def interrupt_at_epoch(monkeypatch, epoch):
+    save = training.EpochEnd.save
+
+    def save_then_interrupt(self):
+        save(self)
+        if len(self.history["epoch_loss"]) == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.EpochEnd, "save", save_then_interrupt)
+    return save
+
+
 def test_result_json_records_the_run(tiny_data, isolated_outputs):
     model, result = run(tiny_data)
     stored = json.loads((isolated_outputs / ".quick" / "results" / "unit-test.quick.json").read_text())
@@ -64,14 +76,7 @@ def test_same_seed_gives_the_same_numbers(tiny_data):
 
 def test_interrupted_run_resumes_after_its_last_completed_epoch(tiny_data, monkeypatch, capsys):
     reference_model, reference = run(tiny_data)
-    save = training.EpochEnd.save
-
-    def save_then_interrupt(self):
-        save(self)
-        if len(self.history["epoch_loss"]) == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(training.EpochEnd, "save", save_then_interrupt)
+    save = interrupt_at_epoch(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         run(tiny_data)
     assert "holds epoch 2 of 3" in capsys.readouterr().out
@@ -214,18 +219,6 @@ def test_a_damaged_or_mismatched_weights_file_retrains_with_one_warning(tiny_dat
     assert len(err) == 1 and err[0].startswith("Warning: retraining unit-test-kept: cannot load")
     assert len(fits) == 2
     assert again["epoch_test_accuracy"] == first["epoch_test_accuracy"]
-
-
-def interrupt_at_epoch(monkeypatch, epoch):
-    save = training.EpochEnd.save
-
-    def save_then_interrupt(self):
-        save(self)
-        if len(self.history["epoch_loss"]) == epoch:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(training.EpochEnd, "save", save_then_interrupt)
-    return save
 
 
 @pytest.mark.parametrize(
