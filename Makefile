@@ -23,8 +23,10 @@ bench: $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-backends.txt
 	$(PY) -m lib bench
 
-$(VENV)/.installed: requirements.txt pyproject.toml jupyter/ipython_kernel_config.py
+$(VENV)/.installed: requirements.txt pyproject.toml jupyter/ipython_kernel_config.py jupyter/overrides.json
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -r requirements.txt
-	mkdir -p $(VENV)/etc/ipython && cp jupyter/ipython_kernel_config.py $(VENV)/etc/ipython/
+	mkdir -p $(VENV)/etc/ipython $(VENV)/share/jupyter/lab/settings
+	cp jupyter/ipython_kernel_config.py $(VENV)/etc/ipython/
+	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $@
