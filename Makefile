@@ -11,7 +11,7 @@ PROFILE ?= full
 
 .PHONY: run test bench lab
 run: $(VENV)/.installed
-	$(PY) -m lib run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS))
+	$(PY) -m lab run --profile $(PROFILE) $(if $(ONLY),--only $(ONLY)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS))
 
 test: $(VENV)/.installed
 	LAB_PROFILE=quick $(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env -n 2 --dist loadfile
@@ -21,7 +21,7 @@ lab: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-backends.txt
-	$(PY) -m lib bench
+	$(PY) -m lab bench
 
 $(VENV)/.installed: requirements.txt pyproject.toml jupyter/ipython_kernel_config.py jupyter/overrides.json
 	python3 -m venv $(VENV)

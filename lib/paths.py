@@ -46,8 +46,9 @@ def stored(kind, name, profile=None):
 
 
 def checkpoint_dir(experiment, profile=None):
-    """The (ignored) directory holding an interrupted run's last completed epoch."""
-    return ROOT / ".checkpoints" / get_profile(profile).name / experiment
+    """The directory holding an unfinished run's last completed epoch, under ``output_root``: the
+    main job's are committed (``checkpoints/``), so a long run resumes in a later session or clone."""
+    return output_root(profile) / "checkpoints" / experiment
 
 
 def weights_name(experiment, profile=None):

@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from lib import models, training
+from lib import models, paths, training
 from lib.paths import checkpoint_dir
 from lib.system import set_seed
 
@@ -245,7 +245,7 @@ def test_a_damaged_checkpoint_is_moved_aside_and_training_starts_afresh(
     _, result = run(tiny_data)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(
-        "Warning: ignoring the checkpoint in .checkpoints/quick/unit-test"
+        "Warning: ignoring the checkpoint in .quick/checkpoints/unit-test"
     )
     assert "training from the first epoch" in err[0]
     assert result["epoch_test_accuracy"] == reference["epoch_test_accuracy"]
@@ -344,7 +344,16 @@ def test_a_kept_run_says_where_an_interrupted_retraining_waits(tiny_data, monkey
     monkeypatch.delenv("LAB_RETRAIN")
     capsys.readouterr()
     full_run(tiny_data)
-    assert (
-        "An interrupted retraining of it is kept in .checkpoints/full/unit-test-kept"
-        in capsys.readouterr().out
-    )
+    assert "An interrupted retraining of it is kept in checkpoints/unit-test-kept" in capsys.readouterr().out
+
+
+def test_only_the_main_jobs_checkpoints_are_committed(monkeypatch):
+    """The main job's checkpoints lie in the tracked checkpoints/ (a long run resumes in a later
+    session or clone); a kernel run by hand and the quick profile keep theirs in ignored folders."""
+    assert checkpoint_dir("relu", "full") == paths.ROOT / "checkpoints" / "relu"
+    assert checkpoint_dir("relu", "quick") == paths.QUICK_ROOT / "checkpoints" / "relu"
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)
+    assert checkpoint_dir("relu", "full") == paths.ROOT / ".interactive" / "checkpoints" / "relu"
+    ignored = (pathlib.Path(__file__).parent.parent / ".gitignore").read_text().split()
+    assert {".quick/", ".interactive/", "checkpoints/*.lock", "checkpoints/**/tmp-*"} <= set(ignored)
+    assert "checkpoints/" not in ignored
