@@ -492,3 +492,91 @@ def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbd
         profile=profile,
         hyperparameters={"eta": eta, "lmbda": lmbda},
     )
+
+
+class _ReconstructionLine(keras.callbacks.Callback):
+    """One line per epoch: training and test reconstruction error and the epoch's time."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs, self.times = epochs, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.started)
+        print(
+            f"Epoch {epoch + 1:>3}/{self.epochs} · loss (MSE) {logs['loss']:.4f} · "
+            f"test MSE {logs['val_loss']:.4f} · {self.times[-1]:.1f} s",
+            flush=True,
+        )
+
+
+def train_autoencoder(
+    model, experiment, *, train, test, epochs, batch_size, learning_rate, seed, epsilon=1e-7, profile=None
+):
+    """Train ``model`` to reproduce ``train`` (rows of pixels) with Adam and the mean squared error.
+
+    Taught in notebook 09 (its dense autoencoder); kept here beside ``fit`` because it keeps and
+    reloads its runs the same way.
+
+    The training set is reshuffled every epoch (as the lecture's ``DataLoader(shuffle=True)``). Returns
+    a result dict with the per-epoch training loss and test MSE, also written to
+    ``results/<experiment>.<profile>.json``; the weights are kept, and in the full profile the same
+    run is loaded instead of trained again. ``epsilon``: Adam's ε (Keras' default 1e-7, PyTorch's 1e-8).
+    """
+    profile = get_profile(profile)
+    system.set_seed(seed)
+    steps = int(np.ceil(len(train) / batch_size))
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=epsilon)
+    compile_model(model, optimizer, "mse", steps)
+    settings = {
+        "experiment": experiment,
+        "profile": profile.name,
+        "seed": seed,
+        "n_train": len(train),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "hyperparameters": {
+            "optimizer": "Adam",
+            "learning_rate": learning_rate,
+            "epsilon": epsilon,
+            "loss": "mse",
+        },
+    }
+    key = fingerprint(model, optimizer, "mse", settings | {"data": data_digest((train,), (test,))})
+    if profile.reuses_kept_runs():
+        kept = kept_run(model, experiment, profile, key)
+        if kept is not None:
+            return kept
+    print(
+        f"Training {experiment} ({profile.name}): {len(train):,} images, {epochs} epochs, "
+        f"batch {batch_size}, Adam {learning_rate}, on {system.device()}."
+    )
+    line = _ReconstructionLine(epochs)
+    history = model.fit(
+        train,
+        train,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=True,
+        validation_data=(test, test),
+        verbose=0,
+        callbacks=[StepProgress(steps, epochs), line],
+    ).history
+    result = {
+        **settings,
+        "protocol": f"one run, seed {seed}",
+        "epochs_run": len(history["loss"]),
+        "epoch_loss": [float(v) for v in history["loss"]],
+        "epoch_test_mse": [float(v) for v in history["val_loss"]],
+        "test_mse": float(history["val_loss"][-1]),
+        "epoch_time_s": line.times,
+        "wall_time_s": sum(line.times),
+        **system.provenance(),
+        "run_key": key,
+    }
+    path = keep(model, result, profile)
+    print(f"Test reconstruction MSE {result['test_mse']:.4f} after epoch {epochs}; saved {path.name}.")
+    return result
