@@ -4,6 +4,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from lib import training
 from lib.results import result_path
@@ -61,3 +62,24 @@ def test_a_finished_autoencoder_run_is_kept_and_loaded_in_the_full_profile(isola
     assert train() == first and len(calls) == 1
     assert first["hyperparameters"]["epsilon"] == 1e-8
     assert (isolated_outputs / "models" / "ae-unit-test.full.weights.h5").exists()
+
+
+def test_the_lecture_adam_settings_reach_the_optimizer(isolated_outputs):
+    """Notebook 09's lecture set-up passes PyTorch's Adam: learning rate 0.1 and ε 1e-8 (Keras': 1e-7)."""
+    data, model = rows(32), small_autoencoder()
+    training.train_autoencoder(
+        model,
+        "ae-unit-test",
+        train=data[:16],
+        test=data[16:],
+        epochs=1,
+        batch_size=16,
+        learning_rate=0.1,
+        epsilon=1e-8,
+        seed=0,
+        profile="quick",
+    )
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    adam = model.optimizer.get_config()
+    assert adam["learning_rate"] == pytest.approx(0.1) and adam["epsilon"] == 1e-8
+    assert keras.optimizers.Adam().get_config()["epsilon"] == 1e-7  # why 09 passes it
