@@ -69,19 +69,20 @@ def write_result(result):
     return path
 
 
-def read_result(experiment, profile=None, require=()):
+def read_result(experiment, profile=None, require=(), numbers=()):
     """The stored result of ``experiment`` under ``profile`` (``lib.paths.stored``: this kernel's own
     first, then the committed one), or ``None`` if it was never run.
 
-    Raises ``ResultError`` naming the file when it is unreadable or lacks ``experiment``, ``profile``
-    or a key of ``require``.
+    Raises ``ResultError`` naming the file when it is unreadable, lacks ``experiment``, ``profile``
+    or a key of ``require``, or holds something other than a number (or null) under a key of
+    ``numbers``.
     """
     profile = get_profile(profile)
     path = stored("results", f"{experiment}.{profile.name}.json", profile)
-    return None if path is None else load_result(path, require)
+    return None if path is None else load_result(path, require, numbers)
 
 
-def load_result(path, require=()):
+def load_result(path, require=(), numbers=()):
     """The result in the JSON file ``path``; ``ResultError`` naming the file if it is unusable."""
     try:
         result = json.loads(path.read_text())
@@ -96,15 +97,30 @@ def load_result(path, require=()):
             f"{relative(path)} lacks {', '.join(missing)}; "
             "restore it with git checkout or run its notebook again"
         )
+    for key in numbers:
+        value = result.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise ResultError(
+                f"{relative(path)} {key} is not a number; "
+                "restore it with git checkout or run its notebook again"
+            )
     return result
 
 
+SUMMARY_KEYS = ("test_accuracy", "protocol", "epochs_run", "wall_time_s", "backend", "device")
+SUMMARY_NUMBERS = ("test_accuracy", "epochs_run", "wall_time_s")
+
+
 def summary_rows(profile="full"):
-    """One row per registered experiment: published figure, ours (or None) and the gap in points."""
+    """One row per registered experiment: published figure, ours (or None) and the gap in points.
+
+    A result the table cannot show (unreadable, incomplete, not a number) is named in one warning and
+    its row says 'not yet measured'; the other rows are built.
+    """
     rows = []
     for exp in EXPERIMENTS.values():
         try:
-            result = read_result(exp.name, profile, require=("test_accuracy",))
+            result = read_result(exp.name, profile, require=SUMMARY_KEYS, numbers=SUMMARY_NUMBERS)
         except ResultError as error:
             print(f"Warning: {error}; its row says 'not yet measured'.", file=sys.stderr)
             result = None
@@ -154,8 +170,10 @@ def markdown_table(rows):
 
 
 def compare(result):
-    """One line: the published figure, ours, the gap, and how ours was measured."""
+    """One line: the published figure (or the lecture's, from its transcript), ours, the gap, and how
+    ours was measured."""
     exp = get_experiment(result["experiment"])
+    label = "Lecture" if exp.protocol.startswith("lecture transcript") else "Published"
     if result.get("best_val_accuracy") is not None:
         rule = (
             f"test accuracy at the best validation epoch ({result['best_epoch']} of {result['epochs_run']})"
@@ -164,7 +182,7 @@ def compare(result):
         rule = f"test accuracy after the last epoch ({result['epochs_run']})"
     ours = result["test_accuracy"]
     line = (
-        f"Published {100 * exp.published:.2f}% ({exp.source}, {exp.protocol}) · "
+        f"{label} {100 * exp.published:.2f}% ({exp.source}, {exp.protocol}) · "
         f"ours {100 * ours:.2f}% ({rule}, {result['protocol']}) · "
         f"gap {100 * (ours - exp.published):+.2f} pp"
     )

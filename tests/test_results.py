@@ -95,3 +95,11 @@ def test_figures_of_a_kernel_run_by_hand_never_replace_the_committed_ones(isolat
     monkeypatch.delenv("LAB_MAIN_JOB")
     path = figures.save_fig(plt.figure(), "00_example", "full")
     assert path == isolated_outputs / ".interactive" / "figs" / "00_example.png"
+
+
+def test_compare_names_a_lecture_transcript_as_such():
+    """00, 07 and 08 compare with the lecture's own run, not a publication (issue 11, item 8)."""
+    ours = {"test_accuracy": 0.9249, "epochs_run": 101, "protocol": "one run, seed 0", "profile": "full"}
+    lecture = results.compare({**ours, "experiment": "softmax-regression"})
+    assert lecture.startswith("Lecture 92.47% (") and "lecture transcript" in lecture
+    assert results.compare({**ours, "experiment": "relu"}).startswith("Published 99.23% (")
