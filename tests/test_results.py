@@ -97,6 +97,38 @@ def test_figures_of_a_kernel_run_by_hand_never_replace_the_committed_ones(isolat
     assert path == isolated_outputs / ".interactive" / "figs" / "00_example.png"
 
 
+@pytest.mark.parametrize(
+    "stored, missing",
+    [
+        ({"test_accuracy": 0.98}, "lacks protocol, epochs_run, wall_time_s, backend, device"),
+        (
+            {
+                "test_accuracy": "98%",
+                "protocol": "p",
+                "epochs_run": 1,
+                "wall_time_s": 1.0,
+                "backend": "b",
+                "device": "d",
+            },
+            "test_accuracy is not a number",
+        ),
+    ],
+    ids=["incomplete", "not a number"],
+)
+def test_a_result_the_table_cannot_show_is_named_and_its_row_skipped(
+    isolated_outputs, capsys, stored, missing
+):
+    path = results.write_result({"experiment": "fc-baseline", "profile": "full", **stored})
+    rows = {row["name"]: row for row in results.summary_rows("full")}
+    assert rows["fc-baseline"]["ours"] is None
+    assert "not yet measured" in results.markdown_table(list(rows.values()))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"Warning: results/{path.name} {missing}; restore it with git checkout or run its notebook again; "
+        "its row says 'not yet measured'."
+    ]
+
+
 def test_compare_names_a_lecture_transcript_as_such():
     """00, 07 and 08 compare with the lecture's own run, not a publication (issue 11, item 8)."""
     ours = {"test_accuracy": 0.9249, "epochs_run": 101, "protocol": "one run, seed 0", "profile": "full"}
