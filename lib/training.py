@@ -466,10 +466,16 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
             callbacks=[progress, callback],
         )
     except KeyboardInterrupt:
-        print(
-            f"Interrupted; the checkpoint {relative(directory)} holds epoch {callback.saved} of {epochs}: "
-            "run the same code again to resume from there."
-        )
+        if callback.saved:
+            print(
+                f"Interrupted; the checkpoint {relative(directory)} holds epoch {callback.saved} of "
+                f"{epochs}: run the same code again to resume from there."
+            )
+        else:
+            print(
+                f"Interrupted before epoch 1 of {epochs} was saved: no checkpoint; "
+                "running the same code again starts from the first epoch."
+            )
         raise
     return history
 

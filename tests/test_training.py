@@ -89,6 +89,21 @@ def test_interrupted_run_resumes_after_its_last_completed_epoch(tiny_data, monke
         np.testing.assert_allclose(wa, wb, rtol=1e-6)
 
 
+def test_interrupted_before_the_first_checkpoint_says_so_and_starts_afresh(tiny_data, monkeypatch, capsys):
+    def interrupt(self):
+        raise KeyboardInterrupt  # while epoch 1 is being saved: nothing is on disk yet
+
+    save = training.EpochEnd.save
+    monkeypatch.setattr(training.EpochEnd, "save", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny_data)
+    out = capsys.readouterr().out
+    assert "Interrupted before epoch 1 of 3 was saved: no checkpoint" in out and "holds epoch" not in out
+    monkeypatch.setattr(training.EpochEnd, "save", save)
+    _, result = run(tiny_data)
+    assert "Resuming" not in capsys.readouterr().out and len(result["epoch_loss"]) == 3
+
+
 def test_checkpoint_of_other_settings_is_not_resumed(tiny_data, monkeypatch, capsys):
     def interrupt(self):
         raise KeyboardInterrupt
