@@ -38,6 +38,10 @@ class Profile:
     def is_full(self):
         return self.name == "full"
 
+    def pick(self, *, full, quick):
+        """This profile's value of a setting: ``full``, the published one, or ``quick``, the smoke run's."""
+        return full if self.is_full else quick
+
     def reuses_kept_runs(self):
         """Whether a finished run is loaded instead of trained again: ``reuse_trained``, unless
         ``$LAB_RETRAIN`` is ``1`` (``python -m lab run --force``)."""

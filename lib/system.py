@@ -92,9 +92,15 @@ def set_seed(seed):
         tf.config.experimental.enable_op_determinism()
 
 
+def set_up(profile, seed):
+    """A notebook's set-up: train data-parallel when several GPUs are visible (``lib.distribute``),
+    seed everything with ``seed`` and print the profile, backend, device and versions. Returns the
+    ``Run``, whose ``finish()`` prints the closing line."""
+    return Run(profile, seed)
+
+
 class Run:
-    """A notebook's run: trains data-parallel when several GPUs are visible (``lib.distribute``),
-    prints what it runs on at the start and how long it took at the end."""
+    """A notebook's run, from its set-up (``set_up``) to its closing line (``finish``)."""
 
     def __init__(self, profile, seed):
         self.profile = profile

@@ -42,3 +42,8 @@ def test_quick_measures_a_prefix_of_the_evaluation_sets_and_full_all_of_them():
 def test_quick_expands_fewer_originals_and_full_all_of_them():
     assert get_profile("full").expansion_base(50_000) == 50_000
     assert 0 < get_profile("quick").expansion_base(50_000) < get_profile("quick").take(50_000)
+
+
+def test_pick_gives_each_profile_its_value():
+    assert get_profile("full").pick(full=60, quick=3) == 60
+    assert get_profile("quick").pick(full=60, quick=3) == 3
