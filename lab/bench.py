@@ -22,8 +22,9 @@ import keras
 import numpy as np
 
 from lib import models, system, training
+from lib.results import to_markdown
 
-BATCH_SIZES = (10, 128)  # mirrored by the CLI default
+BATCH_SIZES = (10, 128)  # network3's mini-batch and a common larger one
 
 
 @dataclass(frozen=True)
@@ -292,20 +293,34 @@ def benchmark(nets=tuple(NETS), batch_sizes=BATCH_SIZES, samples=None, repeats=3
 
 def markdown(report):
     """The benchmark report as a Markdown table with its machine, backend and command."""
-    lines = [
-        f"Measured {report['finished_at']} on {report['device']} · Keras backend {report['backend']} · "
-        f"torch {report['torch']} · median of {report['repeats']} passes · `{report['command']}`",
-        "",
-        "| net | batch | samples | ours (samples/s) | Keras defaults | PyTorch loop "
-        "| ours/Keras | ours/PyTorch |",
-        "|---|---|---|---|---|---|---|---|",
+    header = (
+        "net",
+        "batch",
+        "samples",
+        "ours (samples/s)",
+        "Keras defaults",
+        "PyTorch loop",
+        "ours/Keras",
+        "ours/PyTorch",
+    )
+    rows = [
+        [
+            r["net"],
+            r["batch_size"],
+            f"{r['samples']:,}",
+            f"{r['ours']:,.0f}",
+            f"{r['keras']:,.0f}",
+            f"{r['torch']:,.0f}",
+            f"{r['ours/keras']:.2f}×",
+            f"{r['ours/torch']:.2f}×",
+        ]
+        for r in report["rows"]
     ]
-    for r in report["rows"]:
-        lines.append(
-            f"| {r['net']} | {r['batch_size']} | {r['samples']:,} | {r['ours']:,.0f} | {r['keras']:,.0f} "
-            f"| {r['torch']:,.0f} | {r['ours/keras']:.2f}× | {r['ours/torch']:.2f}× |"
-        )
-    return "\n".join(lines) + "\n"
+    return (
+        f"Measured {report['finished_at']} on {report['device']} · Keras backend {report['backend']} · "
+        f"torch {report['torch']} · median of {report['repeats']} passes · `{report['command']}`\n\n"
+        + to_markdown(header, rows)
+    )
 
 
 def report(rows, repeats, command):
@@ -314,12 +329,9 @@ def report(rows, repeats, command):
 
     return {
         "command": command,
-        "device": system.device(),
-        "backend": system.backend(),
-        "versions": system.versions(),
+        **system.provenance(),
         "torch": f"{torch.__version__} ({torch.get_num_threads()} threads)",
         "repeats": repeats,
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "rows": rows,
     }
 
@@ -335,17 +347,27 @@ def write(report_, directory):
 
 def phases_markdown(rows, command):
     """The phase profile as a Markdown table with its machine and command."""
-    lines = [
-        f"Measured {datetime.now(UTC).isoformat(timespec='seconds')} on {system.device()} · "
-        f"median of 3 passes · `{command}` · milliseconds per optimizer step",
-        "",
-        "| net | batch | framework | forward | backward | SGD update | step (sum) | through `fit` (ours) |",
-        "|---|---|---|---|---|---|---|---|",
+    header = (
+        "net",
+        "batch",
+        "framework",
+        "forward",
+        "backward",
+        "SGD update",
+        "step (sum)",
+        "through `fit` (ours)",
+    )
+    cells = [
+        [
+            r["net"],
+            r["batch_size"],
+            r["framework"],
+            *(f"{r[phase]:.3f}" for phase in ("forward", "backward", "update", "step")),
+            f"{r['fit']:.3f}" if r["fit"] is not None else "",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        fit = f"{r['fit']:.3f}" if r["fit"] is not None else ""
-        lines.append(
-            f"| {r['net']} | {r['batch_size']} | {r['framework']} | {r['forward']:.3f} | {r['backward']:.3f} "
-            f"| {r['update']:.3f} | {r['step']:.3f} | {fit} |"
-        )
-    return "\n".join(lines) + "\n"
+    return (
+        f"Measured {datetime.now(UTC).isoformat(timespec='seconds')} on {system.device()} · "
+        f"median of 3 passes · `{command}` · milliseconds per optimizer step\n\n" + to_markdown(header, cells)
+    )

@@ -234,11 +234,10 @@ def run(args, directory=NOTEBOOKS):
             try:
                 target = execute(notebook, profile, progress)
             except KeyboardInterrupt:
-                print(
-                    f"\nInterrupted in {notebook.name}. {how_to_continue(args, todo, number)}",
-                    file=sys.stderr,
-                )
-                return 130
+                rest = todo[todo.index(number) :]
+                hint = "" if args.no_summary else f" {how_to_continue(args, profile, backend, rest)}"
+                print(f"\nInterrupted in {notebook.name}.{hint}", file=sys.stderr)  # a parallel run's
+                return 130  # child (--no-summary) leaves the hint to its parent, which knows every lane
             except Exception as error:  # one failing notebook must not stop the others
                 failed.append((notebook.name, failure_line(error)))
                 progress.write(f"    FAILED: {failed[-1][1]}")
@@ -293,6 +292,7 @@ def run_in_parallel(args, profile, backend, todo, estimates, directory=NOTEBOOKS
     (its kernel inherits them, and the backend sizes its thread pools to them). Their lines are
     printed as they come, each behind the number of the notebook it belongs to. Returns whether
     any notebook failed, or 130 after an interrupt."""
+    started = datetime.now(UTC).replace(microsecond=0)
     cores = sorted(os.sched_getaffinity(0))
     jobs = min(args.jobs, len(cores))
     groups = lanes(todo, estimates, jobs)
@@ -322,13 +322,29 @@ def run_in_parallel(args, profile, backend, todo, estimates, directory=NOTEBOOKS
     try:
         codes = [child.wait() for child, _ in children]
     except KeyboardInterrupt:
-        codes = [child.wait() for child, _ in children]  # each saves its checkpoint and says so
-        print("\nInterrupted. Run the same command again to continue.", file=sys.stderr)
-        return 130
+        codes = [child.wait() for child, _ in children] + [130]  # each saves its checkpoint and says so
     finally:
         for _, reader in children:
             reader.join()
-    return 130 if 130 in codes else any(codes)
+    if 130 in codes:
+        rest = unfinished(profile, todo, directory, started)
+        print(f"\nInterrupted. {how_to_continue(args, profile, backend, rest)}", file=sys.stderr)
+        return 130
+    return any(codes)
+
+
+def unfinished(profile, todo, directory, since):
+    """The notebooks of ``todo`` whose run did not finish since ``since``: no record in ``runs.json``
+    (a child clears it as it starts a notebook) or an older one (a notebook it never reached)."""
+    state, available = load_state(profile), notebooks(directory)
+
+    def finished(number):
+        try:
+            return datetime.fromisoformat(state[available[number].name]["finished_at"]) >= since
+        except (KeyError, TypeError, ValueError):
+            return False
+
+    return [number for number in todo if not finished(number)]
 
 
 def _cores(cores, lane, lanes):
@@ -345,18 +361,21 @@ def _relay(child, first):
         print(f"{current} │ {line}", end="", flush=True)
 
 
-def how_to_continue(args, todo, current):
-    """What to type after an interrupt to finish the rest of the run."""
+def how_to_continue(args, profile, backend, rest):
+    """What to type after an interrupt to finish the run, whose notebooks ``rest`` did not finish: the
+    same command, or after ``--force`` (which would rerun the finished ones too) only ``rest``."""
     if not args.force:
         return (
-            "Run the same command again: finished notebooks are skipped and training resumes from its "
-            "last completed epoch."
+            "Run the same command again: finished notebooks are skipped and an interrupted training "
+            "resumes from its last completed epoch."
         )
-    rest = " ".join(todo[todo.index(current) :])
-    return (
-        f"To finish this forced run: python -m lab run --force --only {rest} (with the same --profile "
-        "and --backend); training resumes from its last completed epoch."
+    if not rest:
+        return "Every notebook of this forced run had finished."
+    command = (
+        f"python -m lab run --force --only {' '.join(rest)} --profile {profile.name} --backend {backend}"
     )
+    command += f" --jobs {args.jobs}" if args.jobs > 1 else ""
+    return f"To finish this forced run: {command}; an interrupted training resumes from its last epoch."
 
 
 def main(argv=None):
@@ -387,7 +406,7 @@ def main(argv=None):
         "bench", help="training samples/s of ours, Keras defaults and PyTorch (needs torch==2.13.0)"
     )
     bench_parser.add_argument("--nets", nargs="+", metavar="NET", help="default: all five network3 nets")
-    bench_parser.add_argument("--batch-sizes", nargs="+", type=int, default=[10, 128])
+    bench_parser.add_argument("--batch-sizes", nargs="+", type=int, help="default: lab.bench.BATCH_SIZES")
     bench_parser.add_argument("--samples", type=int, help="per timed pass (default: 500 or 100 batches)")
     bench_parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median counts")
     bench_parser.add_argument("--out", type=Path, help="write bench.json/.md here, not results/ + README")
@@ -421,9 +440,10 @@ def bench(args, argv):
         print("error: the benchmark needs PyTorch: pip install -r requirements-backends.txt", file=sys.stderr)
         return 2
     command = "python -m lab " + " ".join(argv if argv is not None else sys.argv[1:])
+    batch_sizes = args.batch_sizes or benchmark.BATCH_SIZES
     directory = args.out or output_dir("results", "full")
     if args.phases:
-        rows = benchmark.phase_profile(args.nets or ("conv-pool-1", "relu"), args.batch_sizes, args.repeats)
+        rows = benchmark.phase_profile(args.nets or ("conv-pool-1", "relu"), batch_sizes, args.repeats)
         text = benchmark.phases_markdown(rows, command)
         directory.mkdir(parents=True, exist_ok=True)
         (directory / "bench_phases.json").write_text(json.dumps(rows, indent=1) + "\n")
@@ -431,7 +451,7 @@ def bench(args, argv):
         print("\n" + text)
         return 0
     nets = args.nets or list(benchmark.NETS)
-    rows = benchmark.benchmark(nets, args.batch_sizes, args.samples, args.repeats)
+    rows = benchmark.benchmark(nets, batch_sizes, args.samples, args.repeats)
     report = benchmark.report(rows, args.repeats, command)
     text = benchmark.write(report, directory)
     if args.out is None:

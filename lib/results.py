@@ -144,29 +144,44 @@ def summary_rows(profile="full"):
     return rows
 
 
+def to_markdown(header, rows):
+    """A Markdown table: the ``header`` cells, then one line per row of cells (an empty cell stays empty)."""
+
+    def line(cells):
+        return "|" + "|".join(f" {cell} " if cell != "" else " " for cell in cells) + "|\n"
+
+    return line(header) + "|" + "---|" * len(header) + "\n" + "".join(line(row) for row in rows)
+
+
+SUMMARY_HEADER = (
+    "nb",
+    "experiment",
+    "published (or lecture)",
+    "ours",
+    "gap (pp)",
+    "epochs",
+    "training time",
+    "backend, device",
+)
+
+
 def markdown_table(rows):
     """The summary rows as a Markdown table; experiments without a result say 'not yet measured'."""
-    lines = [
-        "| nb | experiment | published (or lecture) | ours | gap (pp) | epochs | training time "
-        "| backend, device |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    cells = []
     for r in rows:
         published = f"{100 * r['published']:.2f}% ({r['protocol']})"
         if r["ours"] is None:
-            measured = "not yet measured | | | |"
+            measured = ["not yet measured", "", "", "", ""]
         else:
-            measured = " | ".join(
-                [
-                    f"{100 * r['ours']:.2f}% ({r['ours_protocol']})",
-                    f"{r['gap_pp']:+.2f}",
-                    str(r["epochs"]),
-                    f"{r['wall_time_s'] / 60:.1f} min",
-                    f"{r['backend']}, {r['device']}",
-                ]
-            )
-        lines.append(f"| {r['notebook']} | {r['experiment']} | {published} | {measured} |")
-    return "\n".join(lines) + "\n"
+            measured = [
+                f"{100 * r['ours']:.2f}% ({r['ours_protocol']})",
+                f"{r['gap_pp']:+.2f}",
+                str(r["epochs"]),
+                f"{r['wall_time_s'] / 60:.1f} min",
+                f"{r['backend']}, {r['device']}",
+            ]
+        cells.append([r["notebook"], r["experiment"], published, *measured])
+    return to_markdown(SUMMARY_HEADER, cells)
 
 
 def compare(result):
