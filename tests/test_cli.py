@@ -176,10 +176,46 @@ def test_an_interrupted_forced_run_says_how_to_finish_it_and_is_not_up_to_date(
     monkeypatch.setattr(cli, "execute", interrupted)
     capsys.readouterr()
     assert run_cli(tiny_notebooks, "force") == 130
-    assert "To finish this forced run: python -m lab run --force --only 00 01" in capsys.readouterr().err
+    assert (
+        "To finish this forced run: python -m lab run --force --only 00 01 --profile quick "
+        "--backend tensorflow; an interrupted training resumes from its last epoch."
+    ) in capsys.readouterr().err
+    assert run_cli(tiny_notebooks, "force", "no_summary") == 130  # a parallel run's child
+    assert capsys.readouterr().err.strip() == "Interrupted in 00_ok.ipynb."  # its parent says what to do
     monkeypatch.setattr(cli, "execute", execute)
     run_cli(tiny_notebooks)
     assert "2 of 2 notebooks to run" in capsys.readouterr().out  # 00's old record was cleared
+
+
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2, reason="needs 2 cores")
+def test_an_interrupted_forced_parallel_run_names_the_notebooks_left(
+    tiny_notebooks, isolated_outputs, capsys, monkeypatch
+):
+    write_notebook(tiny_notebooks / "02_more.ipynb", "PROFILE = None")
+    quick = cli.get_profile("quick")
+    cli.record_run(quick, "02_more.ipynb", {"key": "old", "finished_at": "2020-01-01T00:00:00+00:00"})
+
+    class InterruptedChild:  # lane 00 02 finishes 00 and never reaches 02; lane 01 is interrupted
+        def __init__(self, command, **kwargs):
+            lane = command[command.index("--only") + 1 : command.index("--no-summary")]
+            if "00" in lane:
+                record = {
+                    "key": "new",
+                    "finished_at": cli.datetime.now(cli.UTC).isoformat(timespec="seconds"),
+                }
+                cli.record_run(quick, "00_ok.ipynb", record)
+            self.stdout = iter([])
+
+        def wait(self):
+            return 130
+
+    monkeypatch.setattr(cli, "probe_device", lambda backend: ("CPU", None))
+    monkeypatch.setattr(cli.subprocess, "Popen", InterruptedChild)
+    assert run_cli(tiny_notebooks, "force", jobs=2) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "Interrupted. To finish this forced run: python -m lab run --force --only 01 02 --profile quick "
+        "--backend tensorflow --jobs 2; an interrupted training resumes from its last epoch."
+    )
 
 
 def test_an_unreadable_result_is_named_and_does_not_hide_the_failures(
