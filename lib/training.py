@@ -1,6 +1,6 @@
 """Training as network3.py does it: plain SGD, mini-batches in fixed order, per-epoch validation and
 test accuracy, the best-validation rule; plus resumable checkpoints, a results JSON per run and the
-kept weights of every finished run.
+kept weights of every finished run. ``train_autoencoder`` (notebook 09) keeps its runs the same way.
 
 Two runs are *the same run* when they share the run key (``fingerprint``): the layers (class, config
 without the layer's name, weight shapes), the optimizer's and the loss's configs, the experiment,
@@ -175,19 +175,44 @@ def keep(model, result, profile):
     return write_result(result)
 
 
-class EpochEnd(keras.callbacks.Callback):
-    """After each epoch: measure validation and test accuracy, print one line, save a checkpoint."""
+class EpochLine(keras.callbacks.Callback):
+    """Times every epoch and prints one line: ``Epoch n/N · <label value> ... · seconds``.
 
-    def __init__(self, history, val, test, epochs, directory, key, train=None):
+    ``labels`` maps a label to the key of the value in Keras' epoch logs (``{"loss": "loss"}``).
+    """
+
+    def __init__(self, epochs, labels=None):
         super().__init__()
-        self.history, self.val, self.test, self.train = history, val, test, train
-        self.epochs, self.directory, self.key = epochs, directory, key
-        self.saved = len(history["epoch_test_accuracy"])  # the epoch the checkpoint on disk holds
+        self.epochs, self.labels, self.times = epochs, labels or {"loss": "loss"}, []
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self.started)
+        parts = self.measure(epoch + 1, logs or {})
+        print(" · ".join([f"Epoch {epoch + 1:>3}/{self.epochs}", *parts]), flush=True)
+
+    def measure(self, epoch, logs):
+        """What the line says of ``epoch`` after its number: the logged values and the time."""
+        values = [f"{label} {logs[key]:.4f}" for label, key in self.labels.items()]
+        return [*values, f"{self.times[-1]:.1f} s"]
+
+
+class EpochEnd(EpochLine):
+    """After each epoch: measure validation and test accuracy, print one line, save a checkpoint."""
+
+    def __init__(self, history, val, test, epochs, directory, key, train=None):
+        super().__init__(epochs)
+        self.history, self.val, self.test, self.train = history, val, test, train
+        self.directory, self.key = directory, key
+        self.saved = len(history["epoch_test_accuracy"])  # the epoch the checkpoint on disk holds
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        self.save()
+
+    def measure(self, epoch, logs):
         h = self.history
         if self.val is not None:
             h["epoch_val_accuracy"].append(accuracy(self.model, *self.val))
@@ -195,13 +220,8 @@ class EpochEnd(keras.callbacks.Callback):
         if self.train is not None:
             h["epoch_train_accuracy"].append(accuracy(self.model, *self.train))
         h["epoch_loss"].append(float(logs["loss"]))
-        h["epoch_time_s"].append(time.perf_counter() - self.started)
-        print(self.line(epoch + 1), flush=True)
-        self.save()
-
-    def line(self, epoch):
-        h = self.history
-        parts = [f"Epoch {epoch:>3}/{self.epochs}", f"loss {h['epoch_loss'][-1]:.4f}"]
+        h["epoch_time_s"].append(time.perf_counter() - self.started)  # the measurements included
+        parts = [f"loss {h['epoch_loss'][-1]:.4f}"]
         if self.train is not None:
             parts.append(f"train {100 * h['epoch_train_accuracy'][-1]:.2f}%")
         if self.val is not None:
@@ -210,7 +230,7 @@ class EpochEnd(keras.callbacks.Callback):
         parts.append(f"{h['epoch_time_s'][-1]:.1f} s")
         if self.val is not None and best_epoch(h["epoch_val_accuracy"]) == epoch:
             parts.append("best validation so far")
-        return " · ".join(parts)
+        return parts
 
     def save(self):
         """Checkpoint the epoch as one unit: its weights file first, then the state that names it.
@@ -500,25 +520,6 @@ def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbd
     )
 
 
-class _ReconstructionLine(keras.callbacks.Callback):
-    """One line per epoch: training and test reconstruction error and the epoch's time."""
-
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs, self.times = epochs, []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self.started)
-        print(
-            f"Epoch {epoch + 1:>3}/{self.epochs} · loss (MSE) {logs['loss']:.4f} · "
-            f"test MSE {logs['val_loss']:.4f} · {self.times[-1]:.1f} s",
-            flush=True,
-        )
-
-
 def train_autoencoder(
     model, experiment, *, train, test, epochs, batch_size, learning_rate, seed, epsilon=1e-7, profile=None
 ):
@@ -560,7 +561,7 @@ def train_autoencoder(
         f"Training {experiment} ({profile.name}): {len(train):,} images, {epochs} epochs, "
         f"batch {batch_size}, Adam {learning_rate}, on {system.device()}."
     )
-    line = _ReconstructionLine(epochs)
+    line = EpochLine(epochs, {"loss (MSE)": "loss", "test MSE": "val_loss"})
     history = model.fit(
         train,
         train,
