@@ -1,5 +1,6 @@
 import json
 import pathlib
+import subprocess
 
 import keras
 import numpy as np
@@ -8,6 +9,8 @@ import pytest
 from lib import models, paths, training
 from lib.paths import checkpoint_dir
 from lib.system import set_seed
+
+STATE = training.STATE_FILE
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +42,15 @@ def run(tiny_data, experiment="unit-test", epochs=3, lr=0.1):
 
 def final_weights(model):
     return [keras.ops.convert_to_numpy(w) for w in model.weights]
+
+
+def git_ignores(path):
+    """Whether the project's .gitignore ignores ``path`` (relative to the repository)."""
+    repo = pathlib.Path(__file__).resolve().parent.parent
+    if not (repo / ".git").exists():
+        pytest.skip("not a git checkout")
+    command = ["git", "-C", str(repo), "check-ignore", "-q", "--no-index", path]
+    return subprocess.run(command).returncode == 0
 
 
 def interrupt_at_epoch(monkeypatch, epoch):
@@ -264,7 +276,9 @@ def test_a_damaged_checkpoint_is_moved_aside_and_training_starts_afresh(
     )
     assert "training from the first epoch" in err[0]
     assert result["epoch_test_accuracy"] == reference["epoch_test_accuracy"]
-    assert len(list(directory.parent.glob("unit-test.damaged-*"))) == 1
+    (aside,) = directory.parent.glob("unit-test.damaged-*")
+    for name in (STATE, next(aside.glob("epoch-*.weights.h5")).name):  # in the main job's tracked folder
+        assert git_ignores(f"checkpoints/{aside.name}/{name}")
 
 
 def test_killed_between_the_weights_and_the_state_resumes_from_the_previous_epoch(
@@ -285,6 +299,7 @@ def test_killed_between_the_weights_and_the_state_resumes_from_the_previous_epoc
     with pytest.raises(KeyboardInterrupt):
         run(tiny_data)
     assert "holds epoch 1 of 3" in capsys.readouterr().out
+    assert states[1].name.startswith("tmp-") and git_ignores(f"checkpoints/unit-test/{states[1].name}")
     monkeypatch.setattr(pathlib.Path, "write_text", original)
     model, resumed = run(tiny_data)
     assert "after epoch 1 of 3" in capsys.readouterr().out
@@ -297,6 +312,8 @@ def test_a_second_process_training_the_same_run_is_refused(tiny_data):
     lock = training.exclusive(checkpoint_dir("unit-test", "quick"), "unit-test")
     with lock, pytest.raises(RuntimeError, match="unit-test is already training in another process"):
         run(tiny_data)
+    (lock_file,) = checkpoint_dir("unit-test", "quick").parent.glob("*.lock")
+    assert git_ignores(f"checkpoints/{lock_file.name}")
     run(tiny_data, epochs=1)  # the lock is released with the block
 
 
@@ -372,3 +389,16 @@ def test_only_the_main_jobs_checkpoints_are_committed(monkeypatch):
     ignored = (pathlib.Path(__file__).parent.parent / ".gitignore").read_text().split()
     assert {".quick/", ".interactive/", "checkpoints/*.lock", "checkpoints/**/tmp-*"} <= set(ignored)
     assert "checkpoints/" not in ignored
+    assert not git_ignores("checkpoints/relu/state.json")
+    assert not git_ignores("checkpoints/relu/epoch-001.weights.h5")
+
+
+def test_a_killed_save_of_a_kept_run_leaves_no_untracked_file(tiny_data):
+    """The temporary files of the committed models/ and results/ are ignored, like the checkpoints'."""
+    full_run(tiny_data)
+    written = sorted(p.name for p in (paths.ROOT / "models").iterdir()) + sorted(
+        p.name for p in (paths.ROOT / "results").iterdir()
+    )
+    assert written == ["unit-test-kept.full.weights.h5", "unit-test-kept.full.json"]
+    for folder, name in (("models", written[0]), ("results", written[1])):
+        assert git_ignores(f"{folder}/tmp-123.{name}") and not git_ignores(f"{folder}/{name}")
