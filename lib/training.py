@@ -160,7 +160,11 @@ def kept_run(model, experiment, profile, key):
         f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
     )
     retraining = checkpoint_dir(experiment, profile)
-    if (retraining / STATE_FILE).exists():
+    try:  # only a checkpoint of this very run is resumed by a retraining
+        waiting = json.loads((retraining / STATE_FILE).read_text()).get("key") == key
+    except (OSError, ValueError, AttributeError):
+        waiting = False
+    if waiting:
         print(f"An interrupted retraining of it is kept in {relative(retraining)}: --force resumes it.")
     return result
 
@@ -326,8 +330,9 @@ def _read_checkpoint(model, directory, key):
 def _resume(model, directory, key):
     """Load the last completed epoch of the same run, if one was saved; return its history.
 
-    A checkpoint of other settings is left alone; a damaged one is moved aside (never deleted), with
-    one line that says where, and the run starts from its first epoch.
+    A checkpoint of other settings (``.superseded-<time>``) or a damaged one (``.damaged-<time>``) is
+    moved aside, never deleted nor overwritten, with one line that says where, and the run starts
+    from its first epoch.
     """
     if not (directory / STATE_FILE).exists():
         return None
@@ -336,16 +341,26 @@ def _resume(model, directory, key):
         history = _read_checkpoint(model, directory, key)
     except CheckpointError as error:
         model.set_weights(initial)
-        aside = directory.with_name(f"{directory.name}.damaged-{datetime.now():%Y%m%d-%H%M%S}")
-        directory.rename(aside)
+        aside = _move_aside(directory, "damaged")
         warn(
             f"ignoring the checkpoint in {relative(directory)} ({error}); moved it to {relative(aside)} "
             "and training from the first epoch."
         )
         return None
     if history is None:
-        print(f"Ignoring checkpoint in {relative(directory)}: it belongs to a run with other settings.")
+        aside = _move_aside(directory, "superseded")
+        print(
+            f"Ignoring the checkpoint in {relative(directory)}: it belongs to a run with other settings; "
+            f"moved it to {relative(aside)} and training from the first epoch."
+        )
     return history
+
+
+def _move_aside(directory, why):
+    """Rename the checkpoint ``directory`` to ``<name>.<why>-<time>`` beside it; return the new path."""
+    aside = directory.with_name(f"{directory.name}.{why}-{datetime.now():%Y%m%d-%H%M%S}")
+    directory.rename(aside)
+    return aside
 
 
 @contextlib.contextmanager

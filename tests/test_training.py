@@ -125,9 +125,16 @@ def test_checkpoint_of_other_settings_is_not_resumed(tiny_data, monkeypatch, cap
     with pytest.raises(KeyboardInterrupt):
         run(tiny_data, lr=0.1)
     monkeypatch.setattr(training.EpochEnd, "save", save)
+    directory = checkpoint_dir("unit-test", "quick")
+    kept = (directory / STATE).read_text()
     _, result = run(tiny_data, lr=0.05)
-    assert "other settings" in capsys.readouterr().out
+    assert (
+        "it belongs to a run with other settings; moved it to .quick/checkpoints/unit-test.superseded-"
+        in (capsys.readouterr().out)
+    )
     assert len(result["epoch_loss"]) == 3
+    (aside,) = directory.parent.glob("unit-test.superseded-*")  # never overwritten by the new run
+    assert (aside / STATE).read_text() == kept and git_ignores(f"checkpoints/{aside.name}/{STATE}")
 
 
 def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
@@ -377,6 +384,18 @@ def test_a_kept_run_says_where_an_interrupted_retraining_waits(tiny_data, monkey
     capsys.readouterr()
     full_run(tiny_data)
     assert "An interrupted retraining of it is kept in checkpoints/unit-test-kept" in capsys.readouterr().out
+
+
+def test_a_kept_run_does_not_promise_to_resume_a_checkpoint_of_other_settings(tiny_data, monkeypatch, capsys):
+    full_run(tiny_data)
+    save = interrupt_at_epoch(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        full_run(tiny_data, lr=0.05)  # another run of the same experiment, interrupted
+    monkeypatch.setattr(training.EpochEnd, "save", save)
+    capsys.readouterr()
+    full_run(tiny_data)  # loaded: --force would move that checkpoint aside, not resume it
+    out = capsys.readouterr().out
+    assert out.startswith("Loaded unit-test-kept") and "An interrupted retraining" not in out
 
 
 def test_only_the_main_jobs_checkpoints_are_committed(monkeypatch):
