@@ -1,9 +1,16 @@
 """Training throughput of the network3 nets: ours, plain Keras defaults and a plain PyTorch loop.
 
 Each net is trained for a fixed number of samples at a given mini-batch size, after a throwaway
-model of the same net was trained at that size (``settle``) and one untimed warm-up pass (tracing
-and compilation), on random images in memory; the figure reported is the
-median samples per second of several timed passes. The three contenders compute the same thing
+model of the same net was trained at that size (``settle``) and one untimed warm-up pass per
+contender (tracing and compilation), on random images in memory. The contenders' timed passes are
+interleaved in rotating order (pass 0: ours, keras, torch; pass 1: keras, torch, ours; ...), so that
+a slow spell of the machine falls on all of them; each contender's samples per second are reported
+as the median and min–max of its passes, and each ratio as the ratio of the medians with the
+min–max of the per-pass ratios (pass i of ours against pass i of the other, timed next to it).
+Throughput is also reported as arithmetic: the net's multiply-adds per sample (``macs``), ×2 for
+FLOPs, ×3 for a training step (forward, backward to the activations and to the weights), against
+the GFLOP/s of a large float32 matmul measured on the same cores (``matmul_gflops``). The three
+contenders compute the same thing
 (same architecture, initial-weight statistics, SGD learning rate and L2 term):
 
 - ``ours``: the training core's settings (``lib.training``): many steps per compiled call, XLA where
@@ -25,6 +32,8 @@ from lib import models, system, training
 from lib.results import to_markdown
 
 BATCH_SIZES = (10, 128)  # network3's mini-batch and a common larger one
+PASSES = 5  # timed passes per contender, interleaved
+TRAINING_FLOPS_PER_MAC = 6  # 2 FLOPs per multiply-add, ×3 for forward + backward (activations, weights)
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,12 @@ def _time_passes(train_pass, repeats):
 
 def time_keras(name, batch_size, samples, repeats, defaults=False):
     """Median seconds to train Keras net ``name`` on ``samples`` images; ``defaults``: Keras' own."""
+    return _time_passes(keras_pass(name, batch_size, samples, defaults), repeats)
+
+
+def keras_pass(name, batch_size, samples, defaults=False):
+    """A function that trains Keras net ``name`` on ``samples`` images once (one pass); ``defaults``:
+    Keras' own settings (one step per call, shuffling), else the training core's."""
     x, y = _images(samples)
     system.set_seed(0)
     model = keras_net(name)
@@ -123,13 +138,18 @@ def time_keras(name, batch_size, samples, repeats, defaults=False):
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if defaults:
         model.compile(optimizer=optimizer, loss=loss)
-        return _time_passes(lambda: model.fit(x, y, batch_size=batch_size, verbose=0), repeats)
+        return lambda: model.fit(x, y, batch_size=batch_size, verbose=0)
     training.compile_model(model, optimizer, loss, steps=samples // batch_size)
-    return _time_passes(lambda: model.fit(x, y, batch_size=batch_size, shuffle=False, verbose=0), repeats)
+    return lambda: model.fit(x, y, batch_size=batch_size, shuffle=False, verbose=0)
 
 
 def time_torch(name, batch_size, samples, repeats):
     """Median seconds to train the PyTorch net ``name`` on ``samples`` images in a plain loop."""
+    return _time_passes(torch_pass(name, batch_size, samples), repeats)
+
+
+def torch_pass(name, batch_size, samples):
+    """A function that trains the PyTorch net ``name`` on ``samples`` images once, in a plain loop."""
     import torch
 
     torch.manual_seed(0)
@@ -152,7 +172,7 @@ def time_torch(name, batch_size, samples, repeats):
             loss.backward()
             optimizer.step()
 
-    return _time_passes(train_pass, repeats)
+    return train_pass
 
 
 def phase_times_tensorflow(name, batch_size, steps, repeats):
@@ -260,35 +280,111 @@ def settle(name, batch_size):
     time_keras(name, batch_size, batch_size * 20, repeats=1)
 
 
-CONTENDERS = {
-    "ours": lambda n, b, s, r: time_keras(n, b, s, r),
-    "keras": lambda n, b, s, r: time_keras(n, b, s, r, defaults=True),
-    "torch": time_torch,
+CONTENDERS = {  # name: (net, batch size, samples) -> a function that runs one training pass
+    "ours": lambda n, b, s: keras_pass(n, b, s),
+    "keras": lambda n, b, s: keras_pass(n, b, s, defaults=True),
+    "torch": torch_pass,
 }
 
 
-def benchmark(nets=tuple(NETS), batch_sizes=BATCH_SIZES, samples=None, repeats=3, log=print):
+def macs(name):
+    """Multiply-adds of one forward pass of net ``name`` on one image (convolutions and dense layers;
+    pooling, activations and biases are not counted)."""
+    total, channels, size, features = 0, 1, 28, None
+    for kind, units, _, _ in NETS[name].blocks:
+        if kind == "conv":
+            size -= 4  # valid 5×5 convolution
+            total += size * size * units * channels * 25
+            channels, size = units, size // 2
+            continue
+        features = features or channels * size * size
+        total += features * units
+        features = units
+    return total + (features or channels * size * size) * 10
+
+
+def rotations(names, passes):
+    """The order of each pass: ``names`` rotated by one more place each pass."""
+    names = list(names)
+    return [names[i % len(names) :] + names[: i % len(names)] for i in range(passes)]
+
+
+def spread(values):
+    """Median, min and max of ``values``."""
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def matmul_gflops(n=2048, repeats=5):
+    """GFLOP/s of an n×n float32 matmul on this process's cores through the Keras backend (best of
+    ``repeats`` after a warm-up): the arithmetic rate the nets' throughput is compared with."""
+    rng = np.random.default_rng(0)
+    a, b = (keras.ops.convert_to_tensor(rng.random((n, n), dtype=np.float32)) for _ in range(2))
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+        best = min(best, time.perf_counter() - started)
+    return 2 * n**3 / best / 1e9
+
+
+def default_samples(batch_size):
+    """Samples per timed pass: 500 mini-batches at batch 10, 64 at larger batches (8,192 at 128),
+    so that the whole default benchmark (5 nets × 2 batch sizes × 3 contenders × 6 passes) stays
+    within about 12 minutes on 2 idle cores."""
+    return batch_size * (500 if batch_size <= 10 else 64)
+
+
+def benchmark(nets=tuple(NETS), batch_sizes=BATCH_SIZES, samples=None, passes=PASSES, log=print, gflops=None):
     """Samples per second of every contender for each net and batch size, as a list of rows.
 
-    ``samples`` defaults to 500 mini-batches at batch 10 and 100 at larger batches.
+    Each contender is built and warmed up once (untimed), then ``passes`` timed passes are run with
+    the contenders interleaved in rotating order. ``gflops``: the machine's matmul rate, for the
+    fraction of it each contender reaches (None: not reported).
     """
     rows = []
+    names = list(CONTENDERS)
     for name in nets:
         for batch_size in batch_sizes:
-            n = samples or batch_size * (500 if batch_size <= 10 else 100)
-            row = {"net": name, "batch_size": batch_size, "samples": n}
+            n = samples or default_samples(batch_size)
+            row = {"net": name, "batch_size": batch_size, "samples": n, "macs_per_sample": macs(name)}
             settle(name, batch_size)
-            for contender, timer in CONTENDERS.items():
-                row[contender] = n / timer(name, batch_size, n, repeats)
-            row["ours/keras"] = row["ours"] / row["keras"]
-            row["ours/torch"] = row["ours"] / row["torch"]
+            runs = {}
+            for contender in names:
+                runs[contender] = CONTENDERS[contender](name, batch_size, n)
+                runs[contender]()  # warm-up: tracing, compilation, first allocations
+            rates = {contender: [] for contender in names}
+            for order in rotations(names, passes):
+                for contender in order:
+                    started = time.perf_counter()
+                    runs[contender]()
+                    rates[contender].append(n / (time.perf_counter() - started))
+            for contender in names:
+                row[contender] = spread(rates[contender])
+                row[contender]["passes"] = rates[contender]
+                if gflops:
+                    achieved = row[contender]["median"] * macs(name) * TRAINING_FLOPS_PER_MAC / 1e9
+                    row[contender]["gflops"] = achieved
+                    row[contender]["of_matmul"] = achieved / gflops
+            for other in names[1:]:
+                paired = [a / b for a, b in zip(rates[names[0]], rates[other], strict=True)]
+                row[f"{names[0]}/{other}"] = {
+                    "median": row[names[0]]["median"] / row[other]["median"],  # ratio of the medians
+                    "min": min(paired),  # range of the per-pass (paired) ratios
+                    "max": max(paired),
+                }
             log(
-                f"{name:>12} · batch {batch_size:>3} · samples/s ours {row['ours']:,.0f}, keras defaults "
-                f"{row['keras']:,.0f}, torch {row['torch']:,.0f} · ours/keras {row['ours/keras']:.2f}× "
-                f"· ours/torch {row['ours/torch']:.2f}×"
+                f"{name:>12} · batch {batch_size:>3} · samples/s median (min–max) "
+                + " · ".join(f"{c} {_range(row[c], '{:,.0f}')}" for c in names)
+                + " · "
+                + " · ".join(f"{k} {_range(row[k], '{:.2f}')}×" for k in row if "/" in k)
             )
             rows.append(row)
     return rows
+
+
+def _range(stats, fmt):
+    return f"{fmt.format(stats['median'])} ({fmt.format(stats['min'])}–{fmt.format(stats['max'])})"
 
 
 def markdown(report):
@@ -296,34 +392,50 @@ def markdown(report):
     header = (
         "net",
         "batch",
-        "samples",
+        "samples/pass",
+        "MMAC/sample",
         "ours (samples/s)",
         "Keras defaults",
         "PyTorch loop",
         "ours/Keras",
         "ours/PyTorch",
+        "ours: GFLOP/s (of matmul)",
     )
-    rows = [
-        [
-            r["net"],
-            r["batch_size"],
-            f"{r['samples']:,}",
-            f"{r['ours']:,.0f}",
-            f"{r['keras']:,.0f}",
-            f"{r['torch']:,.0f}",
-            f"{r['ours/keras']:.2f}×",
-            f"{r['ours/torch']:.2f}×",
-        ]
-        for r in report["rows"]
-    ]
+    rows = []
+    for r in report["rows"]:
+        ours = r["ours"]
+        rows.append(
+            [
+                r["net"],
+                r["batch_size"],
+                f"{r['samples']:,}",
+                f"{r['macs_per_sample'] / 1e6:.2f}",
+                _range(ours, "{:,.0f}"),
+                _range(r["keras"], "{:,.0f}"),
+                _range(r["torch"], "{:,.0f}"),
+                _range(r["ours/keras"], "{:.2f}") + "×",
+                _range(r["ours/torch"], "{:.2f}") + "×",
+                f"{ours['gflops']:.1f} ({100 * ours['of_matmul']:.0f} %)" if "gflops" in ours else "",
+            ]
+        )
+    matmul = report.get("matmul_gflops")
     return (
         f"Measured {report['finished_at']} on {report['device']} · Keras backend {report['backend']} · "
-        f"torch {report['torch']} · median of {report['repeats']} passes · `{report['command']}`\n\n"
+        f"torch {report['torch']} · {report['passes']} interleaved passes per contender in rotating order: "
+        "samples/s as median (min–max); ratios as the ratio of the medians (min–max of the paired "
+        "per-pass ratios) · GFLOP/s = samples/s × MAC/sample × 6 (2 FLOPs per multiply-add, ×3 for "
+        "forward and backward)"
+        + (
+            f", against a {report['matmul_n']}² float32 matmul at {matmul:.1f} GFLOP/s on the same cores"
+            if matmul
+            else ""
+        )
+        + f" · `{report['command']}`\n\n"
         + to_markdown(header, rows)
     )
 
 
-def report(rows, repeats, command):
+def report(rows, passes, command, gflops=None, matmul_n=None):
     """The rows with what they were measured on."""
     import torch
 
@@ -331,7 +443,9 @@ def report(rows, repeats, command):
         "command": command,
         **system.provenance(),
         "torch": f"{torch.__version__} ({torch.get_num_threads()} threads)",
-        "repeats": repeats,
+        "passes": passes,
+        "matmul_gflops": gflops,
+        "matmul_n": matmul_n,
         "rows": rows,
     }
 

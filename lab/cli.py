@@ -407,8 +407,10 @@ def main(argv=None):
     )
     bench_parser.add_argument("--nets", nargs="+", metavar="NET", help="default: all five network3 nets")
     bench_parser.add_argument("--batch-sizes", nargs="+", type=int, help="default: lab.bench.BATCH_SIZES")
-    bench_parser.add_argument("--samples", type=int, help="per timed pass (default: 500 or 100 batches)")
-    bench_parser.add_argument("--repeats", type=int, default=3, help="timed passes; the median counts")
+    bench_parser.add_argument("--samples", type=int, help="per timed pass (default: 500 or 64 batches)")
+    bench_parser.add_argument(
+        "--repeats", type=int, default=5, help="timed passes per contender, interleaved in rotating order"
+    )
     bench_parser.add_argument("--out", type=Path, help="write bench.json/.md here, not results/ + README")
     bench_parser.add_argument(
         "--phases",
@@ -451,8 +453,11 @@ def bench(args, argv):
         print("\n" + text)
         return 0
     nets = args.nets or list(benchmark.NETS)
-    rows = benchmark.benchmark(nets, batch_sizes, args.samples, args.repeats)
-    report = benchmark.report(rows, args.repeats, command)
+    matmul_n = 2048
+    gflops = benchmark.matmul_gflops(matmul_n)
+    print(f"{matmul_n}² float32 matmul: {gflops:.1f} GFLOP/s")
+    rows = benchmark.benchmark(nets, batch_sizes, args.samples, args.repeats, gflops=gflops)
+    report = benchmark.report(rows, args.repeats, command, gflops=gflops, matmul_n=matmul_n)
     text = benchmark.write(report, directory)
     if args.out is None:
         replace_block(ROOT / "README.md", BENCH_START, BENCH_END, text)

@@ -22,15 +22,71 @@ def test_torch_nets_have_the_keras_nets_parameters():
         assert net(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
 
 
-def test_benchmark_reports_samples_per_second_and_ratios(monkeypatch):
-    seconds = {"ours": 1.0, "keras": 4.0, "torch": 2.0}
-    monkeypatch.setattr(bench, "CONTENDERS", {k: (lambda n, b, s, r, t=t: t) for k, t in seconds.items()})
+def test_passes_are_interleaved_in_rotating_order():
+    assert bench.rotations(["ours", "keras", "torch"], 4) == [
+        ["ours", "keras", "torch"],
+        ["keras", "torch", "ours"],
+        ["torch", "ours", "keras"],
+        ["ours", "keras", "torch"],
+    ]
+
+
+def test_benchmark_reports_median_range_and_paired_ratios(monkeypatch):
+    calls = []
+    # a pass of contender c lasts seconds[c][pass] s
+    seconds = {"ours": [1, 1, 2, 1, 1], "keras": [4, 4, 4, 2, 4], "torch": [2, 2, 2, 2, 2]}
+    now = [0.0]
+
+    def factory(contender):
+        def make(name, batch_size, samples):
+            def run():
+                calls.append(contender)
+                done = calls.count(contender) - 2  # the first call is the warm-up
+                if done >= 0:
+                    now[0] += seconds[contender][done]
+
+            return run
+
+        return make
+
+    monkeypatch.setattr(bench, "CONTENDERS", {c: factory(c) for c in seconds})
     monkeypatch.setattr(bench, "settle", lambda name, batch_size: None)
-    (row,) = bench.benchmark(["relu"], [10], samples=100, repeats=1, log=lambda line: None)
-    assert row["ours"] == 100 and row["keras"] == 25 and row["ours/keras"] == 4.0
-    assert row["ours/torch"] == 2.0
-    report = {"command": "c", "device": "d", "backend": "b", "torch": "t", "repeats": 1, "finished_at": "f"}
-    assert "| relu | 10 | 100 | 100 | 25 | 50 | 4.00× | 2.00× |" in bench.markdown({**report, "rows": [row]})
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: now[0])
+    (row,) = bench.benchmark(["relu"], [10], samples=100, passes=5, log=lambda line: None, gflops=100.0)
+    assert calls[:3] == ["ours", "keras", "torch"]  # built and warmed up once each
+    assert calls[3:9] == ["ours", "keras", "torch", "keras", "torch", "ours"]
+    assert row["ours"]["median"] == 100 and row["ours"]["min"] == 50 and row["ours"]["max"] == 100
+    assert row["keras"]["median"] == 25 and row["keras"]["max"] == 50
+    assert row["ours/keras"]["median"] == 4.0  # the ratio of the medians
+    assert (
+        row["ours/keras"]["min"] == 2.0 and row["ours/keras"]["max"] == 4.0
+    )  # pass 3: 50/25, pass 4: 100/50
+    assert row["ours/torch"] == {"median": 2.0, "min": 1.0, "max": 2.0}
+    flops = 100 * bench.macs("relu") * 6 / 1e9
+    assert row["ours"]["gflops"] == pytest.approx(flops)
+    assert row["ours"]["of_matmul"] == pytest.approx(flops / 100)
+    report = {"command": "c", "device": "d", "backend": "b", "torch": "t", "passes": 5, "finished_at": "f"}
+    text = bench.markdown({**report, "matmul_gflops": 100.0, "matmul_n": 2048, "rows": [row]})
+    assert "| relu | 10 | 100 | 1.63 | 100 (50–100) | 25 (25–50) | 50 (50–50) | 4.00 (2.00–4.00)× |" in text
+    assert "2048² float32 matmul at 100.0 GFLOP/s" in text
+
+
+def test_multiply_adds_of_the_nets():
+    assert bench.macs("fc-baseline") == 784 * 100 + 100 * 10
+    conv1 = 24 * 24 * 20 * 25  # 20 maps of 24×24, each output a 5×5 window of one channel
+    assert bench.macs("conv-pool-1") == conv1 + 20 * 12 * 12 * 100 + 100 * 10
+    conv2 = 8 * 8 * 40 * 20 * 25
+    assert bench.macs("relu") == conv1 + conv2 + 40 * 4 * 4 * 100 + 100 * 10
+    assert bench.macs("dropout") == conv1 + conv2 + 640 * 1000 + 1000 * 1000 + 1000 * 10
+
+
+def test_spread_and_default_samples():
+    assert bench.spread([3.0, 1.0, 2.0, 5.0, 4.0]) == {"median": 3.0, "min": 1.0, "max": 5.0}
+    assert bench.default_samples(10) == 5_000 and bench.default_samples(128) == 8_192
+
+
+def test_matmul_rate_is_positive():
+    assert bench.matmul_gflops(n=64, repeats=2) > 0
 
 
 def test_ours_and_keras_defaults_train_and_are_timed():
