@@ -4,6 +4,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 from lib.experiments import EXPERIMENTS, get_experiment
 from lib.paths import output_dir, relative, stored
 from lib.profiles import get_profile
@@ -48,6 +50,31 @@ def best_validation_run(experiment, runs):
         "wall_time_s": sum(r["wall_time_s"] for r in runs),
     }
     result.pop("run_key", None)  # a selection, not a training run: nothing to load by this key
+    write_result(result)
+    return result
+
+
+def vote_result(experiment, member_results, predicted, labels):
+    """The result of a plurality vote (taught in notebook 05) of the runs ``member_results``, whose
+    vote ``predicted`` the class of each test image with ``labels``: written as ``experiment``'s
+    result, shaped like a training run's for ``compare`` and the summary table."""
+    first = member_results[0]
+    errors = np.flatnonzero(predicted != labels)
+    result = {
+        "experiment": experiment,
+        "profile": first["profile"],
+        "protocol": f"vote of {len(member_results)} runs, seeds "
+        + ", ".join(str(r["seed"]) for r in member_results),
+        "members": [r["experiment"] for r in member_results],
+        "member_test_accuracy": [r["test_accuracy"] for r in member_results],
+        "test_accuracy": float(np.mean(predicted == labels)),
+        "test_errors": errors.tolist(),
+        "best_val_accuracy": None,
+        "epochs_run": first["epochs_run"],
+        "epoch_test_accuracy": [],
+        "wall_time_s": sum(r["wall_time_s"] for r in member_results),
+        **{key: first[key] for key in ("n_train", "backend", "device", "versions")},
+    }
     write_result(result)
     return result
 

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from lib import results
@@ -85,6 +86,29 @@ def test_best_validation_run_reports_the_test_accuracy_of_the_best_validated_run
     assert result["protocol"] == "best validation of 3 runs, seeds 0, 1, 2"
     assert result["run_test_accuracy"] == [0.995, 0.991, 0.999] and result["wall_time_s"] == 30.0
     assert "run_key" not in result and results.read_result("net", "quick") == result
+
+
+def test_vote_result_is_recorded(isolated_outputs):
+    members = [
+        {
+            "experiment": f"dropout-{i}",
+            "profile": "quick",
+            "seed": i,
+            "test_accuracy": 0.9,
+            "epochs_run": 3,
+            "wall_time_s": 10.0,
+            "n_train": 100,
+            "backend": "tensorflow",
+            "device": "CPU",
+            "versions": {},
+        }
+        for i in range(3)
+    ]
+    result = results.vote_result("dropout-ensemble", members, np.array([1, 2, 3, 4]), np.array([1, 2, 0, 4]))
+    assert result["test_accuracy"] == 0.75 and result["test_errors"] == [2]
+    assert result["protocol"] == "vote of 3 runs, seeds 0, 1, 2" and result["wall_time_s"] == 30.0
+    stored = isolated_outputs / ".quick" / "results" / "dropout-ensemble.quick.json"
+    assert json.loads(stored.read_text()) == result
 
 
 def test_figures_of_a_kernel_run_by_hand_never_replace_the_committed_ones(isolated_outputs, monkeypatch):
