@@ -18,20 +18,16 @@ RETRAIN_VAR = "LAB_RETRAIN"  # "1": train again the runs a profile would reuse (
 class Profile:
     """How much of an experiment to run.
 
-    ``train_size`` caps the number of training images, ``max_epochs`` the number of epochs,
-    ``max_members`` the number of networks in an ensemble, ``eval_size`` the number of validation
-    and test images measured after every epoch and ``base_size`` the number of original images that
-    the expanded-data notebooks expand five-fold (``None``: the published number).
-    ``reuse_trained``: a finished run is loaded from its kept weights instead of being trained again
-    (``lib.training``); off in ``quick``, so CI and smoke runs always train.
+    A notebook picks each of its settings with ``pick(full=..., quick=...)``. ``max_members`` caps
+    the number of networks in an ensemble (notebook 10), ``eval_size`` the number of validation and
+    test images measured after every epoch (``None``: all of them). ``reuse_trained``: a finished
+    run is loaded from its kept weights instead of being trained again (``lib.training``); off in
+    ``quick``, so CI and smoke runs always train.
     """
 
     name: str
-    train_size: int | None
-    max_epochs: int | None
     max_members: int | None
     eval_size: int | None = None
-    base_size: int | None = None
     reuse_trained: bool = False
 
     @property
@@ -47,21 +43,9 @@ class Profile:
         ``$LAB_RETRAIN`` is ``1`` (``python -m lab run --force``)."""
         return self.reuse_trained and os.environ.get(RETRAIN_VAR, "") != "1"
 
-    def epochs(self, published):
-        """The number of epochs to run for an experiment published with ``published`` epochs."""
-        return published if self.max_epochs is None else min(published, self.max_epochs)
-
     def members(self, published):
         """The number of networks to train for an ensemble published with ``published`` members."""
         return published if self.max_members is None else min(published, self.max_members)
-
-    def take(self, n):
-        """How many of ``n`` available training images to use."""
-        return n if self.train_size is None else min(n, self.train_size)
-
-    def expansion_base(self, n):
-        """How many of ``n`` original training images to expand with their four shifted copies."""
-        return n if self.base_size is None else min(n, self.base_size)
 
     def evaluation_set(self, pair):
         """The first ``eval_size`` images and labels of a validation or test ``pair`` (all in full)."""
@@ -71,15 +55,8 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile(
-        "quick",
-        train_size=10_000,
-        max_epochs=3,
-        max_members=3,
-        eval_size=2_000,
-        base_size=1_000,
-    ),
-    "full": Profile("full", train_size=None, max_epochs=None, max_members=None, reuse_trained=True),
+    "quick": Profile("quick", max_members=3, eval_size=2_000),
+    "full": Profile("full", max_members=None, reuse_trained=True),
 }
 
 
