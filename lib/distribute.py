@@ -1,6 +1,6 @@
 """Data parallelism: the model replicated on several devices, each mini-batch split among them.
 
-When more than one GPU is visible, ``enable()`` (called by every notebook's ``system.Run``) hands
+When more than one GPU is visible, ``enable()`` (called by every notebook's ``system.set_up``) hands
 training to the backend's own distribution API: TensorFlow's ``tf.distribute.MirroredStrategy``,
 made the default strategy so that models built afterwards are mirrored, or Keras'
 ``keras.distribution.DataParallel`` on JAX. Gradients are averaged over the replicas, so a step
