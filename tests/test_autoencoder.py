@@ -20,19 +20,24 @@ def rows(n):
     return np.random.default_rng(0).random((n, 784)).astype("float32")
 
 
+def train(model, data, n_test, profile, **settings):
+    """``train_autoencoder`` on ``data``, its last ``n_test`` rows as the test set, seed 0, batch 16."""
+    settings = {"epochs": 1, "learning_rate": 0.1, "epsilon": 1e-8} | settings
+    return training.train_autoencoder(
+        model,
+        "ae-unit-test",
+        train=data[:-n_test],
+        test=data[-n_test:],
+        batch_size=16,
+        seed=0,
+        profile=profile,
+        **settings,
+    )
+
+
 def test_train_autoencoder_reports_and_writes_the_loss(isolated_outputs):
     data = rows(64)
-    result = training.train_autoencoder(
-        small_autoencoder(),
-        "ae-unit-test",
-        train=data[:48],
-        test=data[48:],
-        epochs=2,
-        batch_size=16,
-        learning_rate=0.001,
-        seed=0,
-        profile="quick",
-    )
+    result = train(small_autoencoder(), data, 16, "quick", epochs=2, learning_rate=0.001, epsilon=1e-7)
     assert len(result["epoch_loss"]) == len(result["epoch_test_mse"]) == 2
     assert result["test_mse"] == result["epoch_test_mse"][-1] > 0
     saved = json.loads(result_path("ae-unit-test", "quick").read_text())
@@ -44,22 +49,8 @@ def test_a_finished_autoencoder_run_is_kept_and_loaded_in_the_full_profile(isola
     calls, fit = [], keras.Model.fit
     monkeypatch.setattr(keras.Model, "fit", lambda self, *a, **k: calls.append(1) or fit(self, *a, **k))
 
-    def train():
-        return training.train_autoencoder(
-            small_autoencoder(),
-            "ae-unit-test",
-            train=data[:48],
-            test=data[48:],
-            epochs=1,
-            batch_size=16,
-            learning_rate=0.1,
-            epsilon=1e-8,
-            seed=0,
-            profile="full",
-        )
-
-    first = train()
-    assert train() == first and len(calls) == 1
+    first = train(small_autoencoder(), data, 16, "full")
+    assert train(small_autoencoder(), data, 16, "full") == first and len(calls) == 1
     assert first["hyperparameters"]["epsilon"] == 1e-8
     assert (isolated_outputs / "models" / "ae-unit-test.full.weights.h5").exists()
 
@@ -67,18 +58,7 @@ def test_a_finished_autoencoder_run_is_kept_and_loaded_in_the_full_profile(isola
 def test_the_lecture_adam_settings_reach_the_optimizer(isolated_outputs):
     """Notebook 09's lecture set-up passes PyTorch's Adam: learning rate 0.1 and ε 1e-8 (Keras': 1e-7)."""
     data, model = rows(32), small_autoencoder()
-    training.train_autoencoder(
-        model,
-        "ae-unit-test",
-        train=data[:16],
-        test=data[16:],
-        epochs=1,
-        batch_size=16,
-        learning_rate=0.1,
-        epsilon=1e-8,
-        seed=0,
-        profile="quick",
-    )
+    train(model, data, 16, "quick")
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     adam = model.optimizer.get_config()
     assert adam["learning_rate"] == pytest.approx(0.1) and adam["epsilon"] == 1e-8
