@@ -9,9 +9,9 @@ as the median and min–max of its passes, and each ratio as the ratio of the me
 min–max of the per-pass ratios (pass i of ours against pass i of the other, timed next to it).
 Throughput is also reported as arithmetic: the net's multiply-adds per sample (``macs``), ×2 for
 FLOPs, ×3 for a training step (forward, backward to the activations and to the weights), against
-the GFLOP/s of a large float32 matmul measured on the same cores (``matmul_gflops``). The three
-contenders compute the same thing
-(same architecture, initial-weight statistics, SGD learning rate and L2 term):
+the GFLOP/s of a large float32 matmul measured on the same cores (``lib.system.matmul_gflops``).
+The three contenders compute the same thing (same architecture, initial-weight statistics, SGD
+learning rate and L2 term):
 
 - ``ours``: the training core's settings (``lib.training``): many steps per compiled call, XLA where
   it is measured faster, mini-batches in fixed order.
@@ -312,20 +312,6 @@ def rotations(names, passes):
 def spread(values):
     """Median, min and max of ``values``."""
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
-
-
-def matmul_gflops(n=2048, repeats=5):
-    """GFLOP/s of an n×n float32 matmul on this process's cores through the Keras backend (best of
-    ``repeats`` after a warm-up): the arithmetic rate the nets' throughput is compared with."""
-    rng = np.random.default_rng(0)
-    a, b = (keras.ops.convert_to_tensor(rng.random((n, n), dtype=np.float32)) for _ in range(2))
-    keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
-        best = min(best, time.perf_counter() - started)
-    return 2 * n**3 / best / 1e9
 
 
 def default_samples(batch_size):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from lab.progress import Progress, duration
 from lab.readme import BENCH_END, BENCH_START, replace_block, update_summary
+from lib import system
 from lib.paths import MAIN_JOB_VAR, NOTEBOOKS, ROOT, output_dir
 from lib.profiles import PROFILES, RETRAIN_VAR, get_profile
 from lib.results import markdown_table, summary_rows
@@ -454,7 +455,7 @@ def bench(args, argv):
         return 0
     nets = args.nets or list(benchmark.NETS)
     matmul_n = 2048
-    gflops = benchmark.matmul_gflops(matmul_n)
+    gflops = system.matmul_gflops(matmul_n)
     print(f"{matmul_n}² float32 matmul: {gflops:.1f} GFLOP/s")
     rows = benchmark.benchmark(nets, batch_sizes, args.samples, args.repeats, gflops=gflops)
     report = benchmark.report(rows, args.repeats, command, gflops=gflops, matmul_n=matmul_n)

@@ -1,4 +1,4 @@
-"""What a run ran on (backend, device, versions), seeds, and the notebook run banner."""
+"""What a run ran on (backend, device, versions, its matmul rate), seeds, and the notebook run banner."""
 
 import os
 import platform
@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 
 import keras
+import numpy as np
 
 from lib import distribute
 
@@ -60,6 +61,20 @@ def cores():
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     total = os.cpu_count()
     return f"{total} cores" if usable == total else f"{usable} of {total} cores"
+
+
+def matmul_gflops(n=2048, repeats=5):
+    """GFLOP/s of an n×n float32 matmul on this process's cores through the Keras backend (best of
+    ``repeats`` after a warm-up): the rate a net's arithmetic is compared with (``lab.bench``, 10)."""
+    rng = np.random.default_rng(0)
+    a, b = (keras.ops.convert_to_tensor(rng.random((n, n), dtype=np.float32)) for _ in range(2))
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+        best = min(best, time.perf_counter() - started)
+    return 2 * n**3 / best / 1e9
 
 
 def versions():
