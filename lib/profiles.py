@@ -18,15 +18,13 @@ RETRAIN_VAR = "LAB_RETRAIN"  # "1": train again the runs a profile would reuse (
 class Profile:
     """How much of an experiment to run.
 
-    A notebook picks each of its settings with ``pick(full=..., quick=...)``. ``max_members`` caps
-    the number of networks in an ensemble (notebook 10), ``eval_size`` the number of validation and
-    test images measured after every epoch (``None``: all of them). ``reuse_trained``: a finished
-    run is loaded from its kept weights instead of being trained again (``lib.training``); off in
-    ``quick``, so CI and smoke runs always train.
+    A notebook picks each of its settings with ``pick(full=..., quick=...)``. ``eval_size`` caps the
+    number of validation and test images measured after every epoch (``None``: all of them).
+    ``reuse_trained``: a finished run is loaded from its kept weights instead of being trained again
+    (``lib.training``); off in ``quick``, so CI and smoke runs always train.
     """
 
     name: str
-    max_members: int | None
     eval_size: int | None = None
     reuse_trained: bool = False
 
@@ -43,10 +41,6 @@ class Profile:
         ``$LAB_RETRAIN`` is ``1`` (``python -m lab run --force``)."""
         return self.reuse_trained and os.environ.get(RETRAIN_VAR, "") != "1"
 
-    def members(self, published):
-        """The number of networks to train for an ensemble published with ``published`` members."""
-        return published if self.max_members is None else min(published, self.max_members)
-
     def evaluation_set(self, pair):
         """The first ``eval_size`` images and labels of a validation or test ``pair`` (all in full)."""
         if pair is None or self.eval_size is None:
@@ -55,8 +49,8 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", max_members=3, eval_size=2_000),
-    "full": Profile("full", max_members=None, reuse_trained=True),
+    "quick": Profile("quick", eval_size=2_000),
+    "full": Profile("full", reuse_trained=True),
 }
 
 
