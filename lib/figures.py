@@ -9,10 +9,13 @@ from lib.paths import output_dir
 
 
 def _finish(fig, ax, title, grid=None, legend="lower right"):
-    """Grid, legend (two columns when it is long) and title, the same on every plot."""
+    """Grid, legend (two columns when it is long; ``legend="outside"``: one column right of the
+    axes, where it covers no curve) and title, the same on every plot."""
     ax.grid(alpha=0.3, **(grid or {}))
     entries = len(ax.get_legend_handles_labels()[0])
-    if entries:
+    if entries and legend == "outside":
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    elif entries:
         ax.legend(fontsize=8, loc=legend, ncol=2 if entries > 4 else 1)
     if title:
         ax.set_title(title)
@@ -45,6 +48,18 @@ def digit_grid(images, labels, ncols=10, title=None, predicted=None):
     return fig
 
 
+def epoch_line(ax, values, *style, scale=100, **kwargs):
+    """Draw per-epoch ``values`` (times ``scale``) against epochs 1, 2, ... on ``ax``; the line."""
+    values = scale * np.asarray(values, dtype=float)
+    return ax.plot(np.arange(1, len(values) + 1), values, *style, **kwargs)[0]
+
+
+def epoch_axis(ax, ylabel, **settings):
+    """An epoch x axis with whole-number ticks, ``ylabel`` and any other ``ax.set`` settings."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="epoch", ylabel=ylabel, **settings)
+
+
 def accuracy_curves(results, published=None, lecture=None, title=None, labels=None):
     """Test accuracy per epoch (validation dotted) of one or more run results, with the published
     figures and the reported epoch marked.
@@ -57,23 +72,20 @@ def accuracy_curves(results, published=None, lecture=None, title=None, labels=No
     fig, ax = plt.subplots(figsize=(7, 4))
     greys = [("grey", "x-"), ("darkgrey", "+-"), ("silver", "^-")]
     for (label, values), (color, style) in zip((lecture or {}).items(), greys, strict=False):
-        epochs = np.arange(1, len(values) + 1)
-        ax.plot(epochs, 100 * np.array(values), style, color=color, lw=1, ms=4, label=label)
+        epoch_line(ax, values, style, color=color, lw=1, ms=4, label=label)
     for result, name in zip(results, labels or [r["experiment"] for r in results], strict=True):
-        epochs = np.arange(1, len(result["epoch_test_accuracy"]) + 1)
-        line = ax.plot(epochs, 100 * np.array(result["epoch_test_accuracy"]), label=f"{name}: test")
+        line = epoch_line(ax, result["epoch_test_accuracy"], label=f"{name}: test")
         if result["epoch_val_accuracy"]:
-            val = 100 * np.array(result["epoch_val_accuracy"])
-            ax.plot(epochs, val, ls=":", color=line[0].get_color(), label=f"{name}: validation")
-        best = result["best_epoch"]
-        ax.plot(best, 100 * result["test_accuracy"], "o", color=line[0].get_color())
+            epoch_line(
+                ax, result["epoch_val_accuracy"], ls=":", color=line.get_color(), label=f"{name}: validation"
+            )
+        ax.plot(result["best_epoch"], 100 * result["test_accuracy"], "o", color=line.get_color())
     for (label, value), style in zip((published or {}).items(), ["--", "-.", ":"], strict=False):
         ax.axhline(100 * value, ls=style, color="black", lw=1, label=f"{label}: {100 * value:.2f}%")
     if published:
         low, high = ax.get_ylim()
         ax.set_ylim(low, max(high, 100 * max(published.values()) + 0.06 * (high - low)))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set(xlabel="epoch", ylabel="accuracy (%)")
+    epoch_axis(ax, "accuracy (%)")
     return _finish(fig, ax, title)
 
 
@@ -82,14 +94,13 @@ def series_curves(results, title=None):
 
     Results that are ``None`` (never run) or have no per-epoch accuracies (the speedrun) are skipped.
     """
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     lowest = 100.0
     for result in [r for r in results if r and r.get("epoch_test_accuracy")]:
-        accuracy = 100 * np.array(result["epoch_test_accuracy"])
-        ax.plot(np.arange(1, len(accuracy) + 1), accuracy, label=result["experiment"])
-        lowest = min(lowest, np.percentile(accuracy, 10))
-    ax.set(xlabel="epoch", ylabel="test accuracy (%)", ylim=(max(lowest - 0.5, 0), 100))
-    return _finish(fig, ax, title)
+        line = epoch_line(ax, result["epoch_test_accuracy"], label=result["experiment"])
+        lowest = min(lowest, np.percentile(line.get_ydata(), 10))
+    epoch_axis(ax, "test accuracy (%)", ylim=(max(lowest - 0.5, 0), 100))
+    return _finish(fig, ax, title, legend="outside")
 
 
 def published_vs_ours(rows, title=None):
@@ -146,11 +157,10 @@ def loss_curves(series, ylabel="loss", reference=None, title=None):
     """Per-epoch curves: ``series`` maps a label to values; ``reference`` maps a label to a dashed line."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, values in series.items():
-        ax.plot(np.arange(1, len(values) + 1), values, "o-", ms=3, label=label)
+        epoch_line(ax, values, "o-", scale=1, ms=3, label=label)
     for label, value in (reference or {}).items():
         ax.axhline(value, ls="--", color="black", lw=1, label=f"{label}: {value:.4f}")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set(xlabel="epoch", ylabel=ylabel)
+    epoch_axis(ax, ylabel)
     return _finish(fig, ax, title, legend="best")
 
 
@@ -159,28 +169,22 @@ def error_curves(results, lecture=None, title=None):
 
     ``results`` are run results with ``epoch_train_accuracy`` (``fit(..., measure_train=True)``);
     ``lecture`` maps an experiment name to the lecture run's log (``lib.experiments.lecture_log``),
-    drawn in grey on that run's panel.
+    drawn in grey on that run's panel. An epoch without errors has no place on the log scale: it is
+    left as a gap, and the legend counts them.
     """
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
     for ax, result in zip(axes[0], results, strict=True):
         name = result["experiment"]
         log = (lecture or {}).get(name)
         if log:
-            epochs = np.arange(1, len(log["epoch_test_accuracy"]) + 1)
-            ax.plot(
-                epochs,
-                100 * (1 - np.array(log["epoch_train_accuracy"])),
-                color="silver",
-                label="lecture: train",
-            )
-            ax.plot(
-                epochs, 100 * (1 - np.array(log["epoch_test_accuracy"])), color="grey", label="lecture: test"
-            )
-        epochs = np.arange(1, len(result["epoch_test_accuracy"]) + 1)
-        ax.plot(epochs, 100 * (1 - np.array(result["epoch_train_accuracy"])), "o-", ms=2, label="ours: train")
-        ax.plot(epochs, 100 * (1 - np.array(result["epoch_test_accuracy"])), "o-", ms=2, label="ours: test")
-        ax.set(yscale="log", xlabel="epoch", ylabel="error (%), log scale", title=name)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            epoch_line(ax, 1 - np.array(log["epoch_train_accuracy"]), color="silver", label="lecture: train")
+            epoch_line(ax, 1 - np.array(log["epoch_test_accuracy"]), color="grey", label="lecture: test")
+        for split in ("train", "test"):
+            errors = 1 - np.array(result[f"epoch_{split}_accuracy"])
+            zero = int(np.sum(errors <= 0))
+            label = f"ours: {split}" + (f" ({zero} epochs at 0 %: gaps)" if zero else "")
+            epoch_line(ax, np.where(errors > 0, errors, np.nan), "o-", ms=2, label=label)
+        epoch_axis(ax, "error (%), log scale", yscale="log", title=name)
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7, loc="upper right")
     if title:
@@ -189,30 +193,25 @@ def error_curves(results, lecture=None, title=None):
     return fig
 
 
-def time_to_accuracy(search, final, target=0.99, anchor=None, title=None):
-    """Accuracy against training seconds: the recipes tried on the validation set (``search``) and
-    the chosen recipe's seeds on the test set (``final``), both lists of ``speedrun.trial`` dicts;
-    ``anchor`` is a ``(label, seconds, accuracy)`` published point."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+def time_to_accuracy(search, final, target, time_goal, title=None):
+    """Accuracy against training seconds: the candidates on the validation split (``search``) and
+    the chosen one's seeds on the test set (``final``), both lists of dicts with ``recipe``,
+    ``accuracy`` and ``seconds``; dashed lines at the ``target`` and the ``time_goal``."""
+    fig, ax = plt.subplots(figsize=(9, 4))
     for trial in search:
-        ax.plot(trial["seconds"], 100 * trial["accuracy"], "s", color="tab:blue", ms=6)
-        ax.annotate(
-            trial["recipe"],
-            (trial["seconds"], 100 * trial["accuracy"]),
-            fontsize=7,
-            xytext=(4, 4),
-            textcoords="offset points",
-        )
-    ax.plot([], [], "s", color="tab:blue", label="recipes, validation accuracy (seed 0)")
-    seconds, accuracy = [t["seconds"] for t in final], [100 * t["accuracy"] for t in final]
+        point = (trial["seconds"], 100 * trial["accuracy"])
+        ax.plot(*point, "s", color="tab:blue", ms=6)
+        ax.annotate(trial["recipe"], point, fontsize=7, xytext=(5, -3), textcoords="offset points")
+    ax.plot([], [], "s", color="tab:blue", label="candidates: validation accuracy (seed 0)")
     ax.plot(
-        seconds, accuracy, "o", color="tab:orange", label=f"chosen recipe, test accuracy ({len(final)} seeds)"
+        [t["seconds"] for t in final],
+        [100 * t["accuracy"] for t in final],
+        "o",
+        color="tab:orange",
+        label=f"chosen: test accuracy ({len(final)} seeds)",
     )
-    if anchor:
-        label, anchor_seconds, anchor_accuracy = anchor
-        ax.plot(anchor_seconds, 100 * anchor_accuracy, "*", color="black", ms=10, label=label)
     ax.axhline(100 * target, ls="--", color="black", lw=1, label=f"target {100 * target:.1f}%")
-    ax.set(
-        xscale="log", xlabel="seconds from data in memory to trained model (log scale)", ylabel="accuracy (%)"
-    )
-    return _finish(fig, ax, title)
+    ax.axvline(time_goal, ls=":", color="tab:red", lw=1, label=f"goal: under {time_goal:g} s")
+    ax.set(xlabel="seconds from data in memory to trained model", ylabel="accuracy (%)")
+    ax.set_xlim(left=0)
+    return _finish(fig, ax, title, legend="outside")

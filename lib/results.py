@@ -192,6 +192,11 @@ SUMMARY_HEADER = (
 )
 
 
+def training_time(seconds):
+    """``4.9 s`` under a minute, ``1.8 min`` above."""
+    return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
+
+
 def markdown_table(rows):
     """The summary rows as a Markdown table; experiments without a result say 'not yet measured'."""
     cells = []
@@ -204,7 +209,7 @@ def markdown_table(rows):
                 f"{100 * r['ours']:.2f}% ({r['ours_protocol']})",
                 f"{r['gap_pp']:+.2f}",
                 str(r["epochs"]),
-                f"{r['wall_time_s'] / 60:.1f} min",
+                training_time(r["wall_time_s"]),
                 f"{r['backend']}, {r['device']}",
             ]
         cells.append([r["notebook"], r["experiment"], published, *measured])
