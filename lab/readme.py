@@ -1,14 +1,26 @@
-"""The README's generated blocks: the results table (with the summary figures) and the benchmark table,
-each between its marker lines."""
+"""The README's generated blocks: the results table (with the summary figures), the notebooks'
+runtimes and the benchmark table, each between its marker lines."""
+
+import json
+import re
 
 from lib import figures
-from lib.paths import ROOT, output_dir
-from lib.results import markdown_table, read_result, summary_rows
+from lib.paths import NOTEBOOKS, ROOT, output_dir
+from lib.results import markdown_table, read_result, summary_rows, training_time
 
 TABLE_START = "<!-- results-table:start -->"
 TABLE_END = "<!-- results-table:end -->"
 BENCH_START = "<!-- bench-table:start -->"
 BENCH_END = "<!-- bench-table:end -->"
+NOTEBOOKS_START = "<!-- notebooks-table:start -->"
+NOTEBOOKS_END = "<!-- notebooks-table:end -->"
+CLOSING = re.compile(r"Executed with profile (\w+) on backend (\S+), device (.+?), in (\d+) min (\d+) s\.")
+TRAINED = re.compile(r"saved results/(\S+)\.full\.json")
+LOADED = re.compile(r"Loaded (\S+) \(full\) from models/")
+USES = {  # what a notebook reads that another notebook makes
+    "05": "the results of 01–05 (its summary figures)",
+    "06": "07's `mnist_cnn` and 05's chosen net (without them, small stand-ins trained here)",
+}
 
 
 def replace_block(readme, start_marker, end_marker, text):
@@ -26,9 +38,58 @@ def update_summary(readme=ROOT / "README.md"):
     rows = summary_rows("full")
     table = markdown_table(rows)
     replace_block(readme, TABLE_START, TABLE_END, table)
+    replace_block(readme, NOTEBOOKS_START, NOTEBOOKS_END, notebooks_table())
     (output_dir("results", "full") / "summary.md").write_text(table)
     comparison = figures.published_vs_ours(rows, title="Published versus ours")
     figures.save_fig(comparison, "summary_published_vs_ours", "full")
     curves = [read_result(row["name"], "full") for row in rows if row["ours"] is not None]
     series = figures.series_curves(curves, title="Test accuracy per epoch")
     figures.save_fig(series, "summary_series_curves", "full")
+
+
+def notebook_output(path):
+    """The text of all stream outputs of the notebook at ``path`` (empty if it does not exist)."""
+    if not path.exists():
+        return ""
+    cells = json.loads(path.read_text())["cells"]
+    return "".join(
+        "".join(out.get("text", ""))
+        for cell in cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream"
+    )
+
+
+def last_run(text):
+    """``"1 min 05 s"`` from a notebook's closing line in ``text`` and its profile, or ``None``."""
+    found = CLOSING.search(text)
+    return (f"{int(found[4])} min {found[5]} s", found[1]) if found else None
+
+
+def notebooks_table(directory=NOTEBOOKS):
+    """A markdown table of the notebooks in ``directory``: each one's last full run (time, and whether
+    it trained or loaded its networks, from its committed outputs), the training time of those networks
+    (from ``results/``), its last quick run here (from ``.quick/notebooks/``) and what it reads from
+    another notebook."""
+    rows = [
+        "| nb | full profile: last run | training its networks from scratch | quick profile: last run "
+        "here | uses |",
+        "|---|---|---|---|---|",
+    ]
+    for path in sorted(directory.glob("[0-9][0-9]_*.ipynb")):
+        number, text = path.name[:2], notebook_output(path)
+        full = last_run(text)
+        trained, loaded = TRAINED.findall(text), LOADED.findall(text)
+        if full and full[1] == "full":
+            how = "trained " + ", ".join(trained) if trained else "networks loaded" if loaded else ""
+            full_cell = f"{full[0]} ({how})" if how else full[0]
+        else:
+            full_cell = "not yet run in full"
+        kept = [read_result(name, "full") for name in dict.fromkeys(loaded + trained)]
+        seconds = [result["wall_time_s"] for result in kept if result]
+        quick = last_run(notebook_output(output_dir("notebooks", "quick") / path.name))
+        rows.append(
+            f"| {number} | {full_cell} | {training_time(sum(seconds)) if seconds else ''} | "
+            f"{quick[0] if quick else '—'} | {USES.get(number, '')} |"
+        )
+    return "\n".join(rows) + "\n"

@@ -10,7 +10,7 @@ import pytest
 
 import lib
 from lab import cli
-from lab.readme import TABLE_END, TABLE_START, update_summary
+from lab.readme import NOTEBOOKS_END, NOTEBOOKS_START, TABLE_END, TABLE_START, notebooks_table, update_summary
 from lib import paths
 from lib.results import markdown_table, summary_rows
 
@@ -38,9 +38,47 @@ def test_readme_table_is_the_one_generated_from_results(monkeypatch):
     assert table.strip() == markdown_table(summary_rows("full")).strip()
 
 
+def test_readme_notebooks_table_is_the_one_generated(monkeypatch):
+    monkeypatch.setattr(paths, "ROOT", REPO)
+    readme = (REPO / "README.md").read_text()
+    table = readme.split(NOTEBOOKS_START)[1].split(NOTEBOOKS_END)[0]
+    assert table.strip() == notebooks_table().strip()
+
+
+def stream_notebook(path, text):
+    """A notebook at ``path`` whose one code cell printed ``text``."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    cell = new_code_cell("pass", outputs=[new_output("stream", name="stdout", text=text)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(new_notebook(cells=[cell]), path)
+
+
+def test_notebooks_table_reads_closing_lines_and_kept_runs(tmp_path, isolated_outputs):
+    from lib.results import write_result
+
+    write_result({"experiment": "relu", "profile": "full", "test_accuracy": 0.99, "wall_time_s": 150.0})
+    closing = "Executed with profile {} on backend tensorflow, device CPU: x (2 cores), in {} min {} s.\n"
+    notebooks = tmp_path / "notebooks"
+    stream_notebook(
+        notebooks / "03_relu.ipynb",
+        "Loaded relu (full) from models/relu.full.weights.h5\n" + closing.format("full", 0, "05"),
+    )
+    stream_notebook(notebooks / "05_dropout.ipynb", closing.format("quick", 0, 40))
+    stream_notebook(
+        isolated_outputs / ".quick" / "notebooks" / "03_relu.ipynb", closing.format("quick", 1, 12)
+    )
+    rows = notebooks_table(notebooks).splitlines()
+    assert rows[2] == "| 03 | 0 min 05 s (networks loaded) | 2.5 min | 1 min 12 s |  |"
+    assert rows[3].startswith("| 05 | not yet run in full |  | — | the results of 01–05")
+
+
 def test_update_summary_rewrites_only_the_marked_block_and_draws_figures(tmp_path, isolated_outputs):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{TABLE_START}\nstale\n{TABLE_END}\noutro\n")
+    readme.write_text(
+        f"intro\n{TABLE_START}\nstale\n{TABLE_END}\n{NOTEBOOKS_START}\n{NOTEBOOKS_END}\noutro\n"
+    )
     update_summary(readme)
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "stale" not in text
@@ -60,7 +98,7 @@ def test_summary_figures_skip_results_without_per_epoch_accuracies(tmp_path, iso
     }
     write_result({**speedrun, "epochs_run": 2, "wall_time_s": 90.0, "backend": "tensorflow", "device": "CPU"})
     readme = tmp_path / "README.md"
-    readme.write_text(f"{TABLE_START}\n{TABLE_END}\n")
+    readme.write_text(f"{TABLE_START}\n{TABLE_END}\n{NOTEBOOKS_START}\n{NOTEBOOKS_END}\n")
     update_summary(readme)
     assert "| 10 | Speedrun" in readme.read_text() and "99.30% (mean of 5 seeds)" in readme.read_text()
 
