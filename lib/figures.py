@@ -213,5 +213,6 @@ def time_to_accuracy(search, final, target, time_goal, title=None):
     ax.axhline(100 * target, ls="--", color="black", lw=1, label=f"target {100 * target:.1f}%")
     ax.axvline(time_goal, ls=":", color="tab:red", lw=1, label=f"goal: under {time_goal:g} s")
     ax.set(xlabel="seconds from data in memory to trained model", ylabel="accuracy (%)")
-    ax.set_xlim(left=0)
+    longest = max(t["seconds"] for t in [*search, *final])
+    ax.set_xlim(0, 1.45 * longest)  # room for the candidates' names right of their points
     return _finish(fig, ax, title, legend="outside")
