@@ -18,7 +18,7 @@ CLOSING = re.compile(r"Executed with profile (\w+) on backend (\S+), device (.+?
 TRAINED = re.compile(r"saved results/(\S+)\.full\.json")
 LOADED = re.compile(r"Loaded (\S+) \(full\) from models/")
 USES = {  # what a notebook reads that another notebook makes
-    "05": "the results of 01–05 (its summary figures)",
+    "05": "the results of 01–04, 07 and 08 (its summary figures)",
     "06": "07's `mnist_cnn` and 05's chosen net (without them, small stand-ins trained here)",
 }
 
@@ -69,12 +69,11 @@ def last_run(text):
 def notebooks_table(directory=NOTEBOOKS):
     """A markdown table of the notebooks in ``directory``: each one's last full run (time, and whether
     it trained or loaded its networks, from its committed outputs), the training time of those networks
-    (from ``results/``), its last quick run here (from ``.quick/notebooks/``) and what it reads from
-    another notebook."""
+    (from ``results/``) and what it reads from another notebook. Only committed files are read, so
+    that any clone generates the same table."""
     rows = [
-        "| nb | full profile: last run | training its networks from scratch | quick profile: last run "
-        "here | uses |",
-        "|---|---|---|---|---|",
+        "| nb | full profile: last run | training its networks from scratch | uses |",
+        "|---|---|---|---|",
     ]
     for path in sorted(directory.glob("[0-9][0-9]_*.ipynb")):
         number, text = path.name[:2], notebook_output(path)
@@ -87,9 +86,6 @@ def notebooks_table(directory=NOTEBOOKS):
             full_cell = "not yet run in full"
         kept = [read_result(name, "full") for name in dict.fromkeys(loaded + trained)]
         seconds = [result["wall_time_s"] for result in kept if result]
-        quick = last_run(notebook_output(output_dir("notebooks", "quick") / path.name))
-        rows.append(
-            f"| {number} | {full_cell} | {training_time(sum(seconds)) if seconds else ''} | "
-            f"{quick[0] if quick else '—'} | {USES.get(number, '')} |"
-        )
+        trained_in = training_time(sum(seconds)) if seconds else ""
+        rows.append(f"| {number} | {full_cell} | {trained_in} | {USES.get(number, '')} |")
     return "\n".join(rows) + "\n"
