@@ -1,5 +1,6 @@
 """What a run ran on (backend, device, versions, its matmul rate), seeds, and the notebook run banner."""
 
+import logging
 import os
 import platform
 import sys
@@ -109,7 +110,8 @@ def set_seed(seed):
 
 def set_up(profile, seed):
     """A notebook's set-up: train data-parallel when several GPUs are visible (``lib.distribute``),
-    seed everything with ``seed`` and print the profile, backend, device and versions. Returns the
+    seed everything with ``seed``, keep TensorFlow's Python warnings (retracing notes) out of the
+    outputs and print the profile, backend, device and versions. Returns the
     ``Run``, whose ``finish()`` prints the closing line."""
     return Run(profile, seed)
 
@@ -123,6 +125,7 @@ class Run:
         self.started = time.perf_counter()
         self.replicas = distribute.enable()
         set_seed(seed)
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)  # no retracing notes between results
         print(self.describe())
 
     def describe(self):
