@@ -98,7 +98,7 @@ def test_compile_model_creates_the_optimizer_variables_and_changes_no_number(tin
             training.compile_model(model, optimizer, loss, steps=40)
             assert optimizer.built and len(optimizer.variables) > 2  # iterations, rate, then the slots
         else:
-            model.compile(optimizer=optimizer, loss=loss, steps_per_execution=40)
+            model.compile(optimizer=optimizer, loss=loss)  # Keras builds the optimizer in the first step
         model.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0)
         trained.append(final_weights(model))
     for a, b in zip(*trained, strict=True):
