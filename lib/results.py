@@ -225,8 +225,10 @@ def compare(result):
         rule = (
             f"test accuracy at the best validation epoch ({result['best_epoch']} of {result['epochs_run']})"
         )
-    else:
+    elif float(result["epochs_run"]).is_integer():
         rule = f"test accuracy after the last epoch ({result['epochs_run']})"
+    else:  # a budget of images that ends inside an epoch
+        rule = f"test accuracy after {result['epochs_run']} of an epoch"
     ours = result["test_accuracy"]
     line = (
         f"{label} {100 * exp.published:.2f}% ({exp.source}, {exp.protocol}) · "

@@ -159,3 +159,10 @@ def test_compare_names_a_lecture_transcript_as_such():
     lecture = results.compare({**ours, "experiment": "softmax-regression"})
     assert lecture.startswith("Lecture 92.47% (") and "lecture transcript" in lecture
     assert results.compare({**ours, "experiment": "relu"}).startswith("Published 99.23% (")
+
+
+def test_compare_and_the_table_give_a_fraction_of_an_epoch_as_such():
+    """The speedrun sees 40,000 of 60,000 images: 0.67 of an epoch, not 1."""
+    ours = {"test_accuracy": 0.9905, "epochs_run": 0.67, "protocol": "mean of 5 seeds", "profile": "full"}
+    assert "test accuracy after 0.67 of an epoch" in results.compare({**ours, "experiment": "speedrun"})
+    assert "after the last epoch (2)" in results.compare({**ours, "epochs_run": 2, "experiment": "speedrun"})
