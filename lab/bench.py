@@ -14,9 +14,8 @@ The three contenders compute the same thing (same architecture, initial-weight s
 learning rate and L2 term):
 
 - ``ours``: the training core's settings (``lib.training``): many steps per compiled call, XLA where
-  it is measured faster, mini-batches in fixed order, the update of ``training.PlainSGD``.
-- ``keras``: ``model.compile`` and ``model.fit`` with Keras' defaults (one step per call, shuffling,
-  ``keras.optimizers.SGD``).
+  it is measured faster, mini-batches in fixed order.
+- ``keras``: ``model.compile`` and ``model.fit`` with Keras' defaults (one step per call, shuffling).
 - ``torch``: a plain PyTorch loop over in-memory tensors (``pip install torch==2.13.0``).
 """
 
@@ -135,11 +134,12 @@ def keras_pass(name, batch_size, samples, defaults=False):
     x, y = _images(samples)
     system.set_seed(0)
     model = keras_net(name)
+    optimizer = keras.optimizers.SGD(NETS[name].eta)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     if defaults:
-        model.compile(optimizer=keras.optimizers.SGD(NETS[name].eta), loss=loss)
+        model.compile(optimizer=optimizer, loss=loss)
         return lambda: model.fit(x, y, batch_size=batch_size, verbose=0)
-    training.compile_model(model, training.PlainSGD(NETS[name].eta), loss, steps=samples // batch_size)
+    training.compile_model(model, optimizer, loss, steps=samples // batch_size)
     return lambda: model.fit(x, y, batch_size=batch_size, shuffle=False, verbose=0)
 
 
@@ -188,7 +188,7 @@ def phase_times_tensorflow(name, batch_size, steps, repeats):
     ys = tf.constant(y.reshape(steps, batch_size))
     system.set_seed(0)
     model = keras_net(name)
-    optimizer = training.PlainSGD(NETS[name].eta)
+    optimizer = keras.optimizers.SGD(NETS[name].eta)
     optimizer.build(model.trainable_variables)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 

@@ -48,27 +48,6 @@ def jit_compile():
     return "auto"
 
 
-class PlainSGD(keras.optimizers.SGD):
-    """network3's update, ``w ← w − eta · gradient``, applied directly. Keras' ``SGD`` computes the same
-    numbers through machinery network3 does not use (momentum, clipping, weight decay, averaging,
-    loss scaling), whose per-step cost shows at mini-batch 10. On several TensorFlow replicas Keras'
-    own update runs, since it is where their gradients are summed."""
-
-    def __init__(self, learning_rate):
-        super().__init__(learning_rate=learning_rate)
-
-    def apply(self, grads, trainable_variables=None):
-        if system.backend() == "tensorflow" and distribute.replicas() > 1:
-            return super().apply(grads, trainable_variables)
-        if not self.built:
-            self.build(trainable_variables)
-        variables = self._trainable_variables if trainable_variables is None else trainable_variables
-        for grad, variable in zip(grads, variables, strict=True):
-            rate = keras.ops.cast(self.learning_rate, variable.dtype)
-            variable.assign_sub(keras.ops.multiply(keras.ops.cast(grad, variable.dtype), rate))
-        self.iterations.assign_add(1)
-
-
 def compile_model(model, optimizer, loss=None, steps=STEPS_PER_EXECUTION):
     """Compile for fast training: up to ``STEPS_PER_EXECUTION`` of an epoch's ``steps`` per call.
 
@@ -541,8 +520,7 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
 
 
 def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbda=0.0, profile=None):
-    """network3's ``Network.SGD``: plain SGD (``PlainSGD``) with learning rate ``eta`` on mini-batches
-    of 10.
+    """network3's ``Network.SGD``: plain SGD with learning rate ``eta`` on mini-batches of 10.
 
     ``lmbda`` is recorded with the run; its L2 terms live in the layers (``models.l2_factor``).
     """
@@ -554,7 +532,7 @@ def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbd
         test=test,
         epochs=epochs,
         batch_size=10,
-        optimizer=PlainSGD(learning_rate=eta),
+        optimizer=keras.optimizers.SGD(learning_rate=eta),
         seed=seed,
         profile=profile,
         hyperparameters={"eta": eta, "lmbda": lmbda},

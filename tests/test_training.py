@@ -105,25 +105,6 @@ def test_compile_model_creates_the_optimizer_variables_and_changes_no_number(tin
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
 
-def test_plain_sgd_gives_keras_sgds_weights_after_an_epoch_and_the_same_run_key(tiny_data):
-    (x, y), _, _ = tiny_data
-    trained, keys = [], []
-    for optimizer in (training.PlainSGD(0.1), keras.optimizers.SGD(0.1)):
-        set_seed(0)
-        model = models.network3(
-            models.conv_pool(4, activation="relu", l2=0.01),
-            models.fully_connected(16, activation="relu", p_dropout=0.5, l2=0.01),
-            models.softmax(2, p_dropout=0.5),
-        )
-        training.compile_model(model, optimizer, steps=40)
-        model.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0)
-        trained.append(final_weights(model))
-        keys.append(training.fingerprint(model, optimizer, None, {"eta": 0.1}))
-    for a, b in zip(*trained, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-    assert keys[0] == keys[1]  # a kept network3 run is still the same run
-
-
 def test_interrupted_run_resumes_after_its_last_completed_epoch(tiny_data, monkeypatch, capsys):
     reference_model, reference = run(tiny_data)
     save = interrupt_at_epoch(monkeypatch, 2)
