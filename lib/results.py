@@ -226,9 +226,10 @@ def compare(result):
             f"test accuracy at the best validation epoch ({result['best_epoch']} of {result['epochs_run']})"
         )
     elif float(result["epochs_run"]).is_integer():
-        rule = f"test accuracy after the last epoch ({result['epochs_run']})"
+        rule = f"test accuracy after the last epoch ({int(result['epochs_run'])})"
     else:  # a budget of images that ends inside an epoch
-        rule = f"test accuracy after {result['epochs_run']} of an epoch"
+        epochs = result["epochs_run"]
+        rule = f"test accuracy after {epochs} {'of an epoch' if epochs < 1 else 'epochs'}"
     ours = result["test_accuracy"]
     line = (
         f"{label} {100 * exp.published:.2f}% ({exp.source}, {exp.protocol}) · "
