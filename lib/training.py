@@ -321,7 +321,6 @@ def _read_checkpoint(model, directory, key):
         history, weights = state["history"], directory / state["weights"]
         if len(history["epoch_test_accuracy"]) != state["epoch"]:
             raise CheckpointError(f"its history does not end at epoch {state['epoch']}")
-        model.optimizer.build(model.trainable_variables)
         model.load_weights(weights)
     except CheckpointError:
         raise

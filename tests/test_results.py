@@ -163,9 +163,9 @@ def test_compare_names_a_lecture_transcript_as_such():
 
 def test_compare_and_the_table_give_a_fraction_of_an_epoch_as_such():
     """The speedrun sees 40,000 of 60,000 images: 0.67 of an epoch, not 1."""
-    ours = {"test_accuracy": 0.9905, "epochs_run": 0.67, "protocol": "mean of 5 seeds", "profile": "full"}
-    assert "test accuracy after 0.67 of an epoch" in results.compare({**ours, "experiment": "speedrun"})
-    speedrun = {**ours, "experiment": "speedrun"}
+    speedrun = {"test_accuracy": 0.9905, "epochs_run": 0.67, "protocol": "mean of 5 seeds", "profile": "full"}
+    speedrun["experiment"] = "speedrun"
+    assert "test accuracy after 0.67 of an epoch" in results.compare(speedrun)
     assert "after the last epoch (2)" in results.compare({**speedrun, "epochs_run": 2.0})
     assert "after 1.5 epochs" in results.compare({**speedrun, "epochs_run": 1.5})
     row = {"notebook": "10", "experiment": "x", "published": 0.99, "protocol": "p", "ours": 0.9905}
