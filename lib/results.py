@@ -33,6 +33,18 @@ def reported_test_accuracy(val_accuracy, test_accuracy):
     return epoch, test_accuracy[epoch - 1]
 
 
+def run_name(experiment, seed):
+    """The name of an experiment's run with ``seed``: its files are ``results/<name>.<profile>.json`` and
+    ``models/<name>.<profile>.weights.h5``. Seed 0 keeps the experiment's own name; others add
+    ``-seed<n>``."""
+    return experiment if seed == 0 else f"{experiment}-seed{seed}"
+
+
+def run_of(result):
+    """The run name of a training ``result`` (older results, all seed 0 or named runs, lack the key)."""
+    return result.get("run", result["experiment"])
+
+
 def best_validation_run(experiment, runs):
     """Nielsen's protocol over several runs: the run with the best validation accuracy (the earliest
     on ties), whose test accuracy is the reported figure; written as ``experiment``'s result with the
@@ -43,12 +55,13 @@ def best_validation_run(experiment, runs):
         **best,
         "experiment": experiment,
         "protocol": f"best validation of {len(runs)} runs, seeds {seeds}",
-        "selected_run": best["experiment"],
-        "runs": [r["experiment"] for r in runs],
+        "selected_run": run_of(best),
+        "runs": [run_of(r) for r in runs],
         "run_val_accuracy": [r["best_val_accuracy"] for r in runs],
         "run_test_accuracy": [r["test_accuracy"] for r in runs],
         "wall_time_s": sum(r["wall_time_s"] for r in runs),
     }
+    result.pop("run", None)
     result.pop("run_key", None)  # a selection, not a training run: nothing to load by this key
     write_result(result)
     return result
@@ -65,7 +78,7 @@ def vote_result(experiment, member_results, predicted, labels):
         "profile": first["profile"],
         "protocol": f"vote of {len(member_results)} runs, seeds "
         + ", ".join(str(r["seed"]) for r in member_results),
-        "members": [r["experiment"] for r in member_results],
+        "members": [run_of(r) for r in member_results],
         "member_test_accuracy": [r["test_accuracy"] for r in member_results],
         "test_accuracy": float(np.mean(predicted == labels)),
         "test_errors": errors.tolist(),
@@ -85,11 +98,12 @@ def result_path(experiment, profile=None):
 
 
 def write_result(result):
-    """Write ``result`` (a dict with ``experiment`` and ``profile``) to its JSON file; return the path.
+    """Write ``result`` (a dict with ``experiment`` and ``profile``) to its run's JSON file (``run_of``);
+    return the path.
 
     The file is replaced whole, so a crash leaves the previous result or the new one, never half.
     """
-    path = result_path(result["experiment"], result["profile"])
+    path = result_path(run_of(result), result["profile"])
     tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
     tmp.replace(path)

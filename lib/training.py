@@ -25,7 +25,7 @@ import numpy as np
 from lib import distribute, system
 from lib.paths import checkpoint_dir, relative, stored, trained_weights_path, weights_name
 from lib.profiles import RETRAIN_VAR, get_profile
-from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_result
+from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, run_name, write_result
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
@@ -123,29 +123,30 @@ def fingerprint(model, optimizer, loss, settings):
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def kept_run(model, experiment, profile, key):
-    """The stored result of the same finished run, its weights loaded into ``model``; else ``None``.
+def kept_run(model, run, profile, key):
+    """The stored result of the same finished run ``run`` (a run name, ``results.run_name``), its
+    weights loaded into ``model``; else ``None``.
 
     The result is looked up as ``results.read_result`` does (this kernel's own, then the committed
     one) and the weights beside it. A missing, unreadable or mismatched weights file, or a result of
     other settings, means training again, with one line that says why; ``model`` keeps its initial
     weights then.
     """
-    found = stored("results", f"{experiment}.{profile.name}.json", profile)
+    found = stored("results", f"{run}.{profile.name}.json", profile)
     if found is None:
         return None
     try:
         result = load_result(found)
     except ResultError as error:
-        warn(f"retraining {experiment}: {error}")
+        warn(f"retraining {run}: {error}")
         return None
     if result.get("run_key") != key:
         why = "has other settings or code" if "run_key" in result else "was not kept (an older run)"
-        print(f"Training {experiment}: the stored run {relative(found)} {why}.")
+        print(f"Training {run}: the stored run {relative(found)} {why}.")
         return None
-    path = found.parent.parent / "models" / weights_name(experiment, profile)
+    path = found.parent.parent / "models" / weights_name(run, profile)
     if not path.exists():
-        warn(f"retraining {experiment}: its trained weights {relative(path)} are missing.")
+        warn(f"retraining {run}: its trained weights {relative(path)} are missing.")
         return None
     initial = model.get_weights()
     try:
@@ -155,15 +156,15 @@ def kept_run(model, experiment, profile, key):
     except Exception as error:  # a damaged or foreign file: h5py, ValueError, KeyError...
         model.set_weights(initial)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        warn(f"retraining {experiment}: cannot load {relative(path)} ({reason}).")
+        warn(f"retraining {run}: cannot load {relative(path)} ({reason}).")
         return None
     minutes = result["wall_time_s"] / 60
     print(
-        f"Loaded {experiment} ({profile.name}) from {relative(path)}: trained {result['finished_at'][:10]} "
+        f"Loaded {run} ({profile.name}) from {relative(path)}: trained {result['finished_at'][:10]} "
         f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
         f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
     )
-    retraining = checkpoint_dir(experiment, profile)
+    retraining = checkpoint_dir(run, profile)
     try:  # only a checkpoint of this very run is resumed by a retraining
         waiting = json.loads((retraining / STATE_FILE).read_text()).get("key") == key
     except (OSError, ValueError, AttributeError):
@@ -173,11 +174,24 @@ def kept_run(model, experiment, profile, key):
     return result
 
 
+def save_model_weights(model, path):
+    """Save the weights of ``model``'s layers alone to ``path`` (``.weights.h5``, Keras' format).
+
+    ``Model.save_weights`` also stores the optimizer's state: Adam's, RMSprop's and Adadelta's slots
+    are up to twice the model's size, and a kept run is loaded to predict or to look into, never to
+    resume (checkpoints keep that state). Keras' saver skips the optimizer when asked to.
+    """
+    from keras.src.saving import saving_lib  # the saver behind save_weights, which cannot skip it
+
+    optimizer = getattr(model, "optimizer", None)
+    saving_lib.save_weights_only(model, path, objects_to_skip=[optimizer] if optimizer else None)
+
+
 def keep(model, result, profile):
     """Save the finished run's weights, then its result (which names them): the result is the commit."""
-    path = trained_weights_path(result["experiment"], profile)
+    path = trained_weights_path(result["run"], profile)
     tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
-    model.save_weights(tmp)
+    save_model_weights(model, tmp)
     tmp.replace(path)
     result["weights"] = str(relative(path))
     return write_result(result)
@@ -403,6 +417,7 @@ def fit(
     hyperparameters=None,
     shuffle=False,
     measure_train=False,
+    run=None,
 ):
     """Train ``model`` on ``train`` in fixed mini-batch order and return the run's result dict.
 
@@ -410,8 +425,9 @@ def fit(
     ``None`` (the reported accuracy is then the last epoch's). The default loss is the mean
     cross-entropy of the model's logits; L2 terms come from the layers' regularizers. An
     interrupted run resumes from its last completed epoch when called again with the same settings.
-    The result is also written to ``results/<experiment>.<profile>.json`` and the final weights to
-    ``models/<experiment>.<profile>.weights.h5``; in a profile with ``reuse_trained`` (full), a later
+    The result is also written to ``results/<run>.<profile>.json`` and the final weights to
+    ``models/<run>.<profile>.weights.h5``, where ``run`` defaults to ``results.run_name(experiment,
+    seed)`` (the experiment's name for seed 0); in a profile with ``reuse_trained`` (full), a later
     call of the same run (same run key, see the module docstring) loads them and returns the stored
     result without training, unless ``$LAB_RETRAIN`` is ``1``.
 
@@ -420,6 +436,7 @@ def fit(
     (``epoch_train_accuracy``, measured with dropout off, as the Theano tutorial plots it).
     """
     profile = get_profile(profile)
+    run = run or run_name(experiment, seed)
     x, y = train
     val, test = profile.evaluation_set(val), profile.evaluation_set(test)
     steps = int(np.ceil(len(x) / batch_size))
@@ -441,19 +458,18 @@ def fit(
         settings["measure_train"] = True
     key = fingerprint(model, optimizer, loss, settings | {"data": data_digest(train, val, test)})
     if profile.reuses_kept_runs():
-        kept = kept_run(model, experiment, profile, key)
+        kept = kept_run(model, run, profile, key)
         if kept is not None:
             return kept
-    directory = checkpoint_dir(experiment, profile)
-    with exclusive(directory, experiment):
-        history = _train(
-            model, experiment, profile, settings, key, directory, (train, val, test), measure_train
-        )
+    directory = checkpoint_dir(run, profile)
+    with exclusive(directory, run):
+        history = _train(model, run, profile, settings, key, directory, (train, val, test), measure_train)
         epoch, test_acc = reported_test_accuracy(
             history["epoch_val_accuracy"], history["epoch_test_accuracy"]
         )
         result = {
             **settings,
+            "run": run,
             "protocol": f"one run, seed {seed}",
             "epochs_run": len(history["epoch_test_accuracy"]),
             "best_epoch": epoch,
@@ -471,7 +487,7 @@ def fit(
     return result
 
 
-def _train(model, experiment, profile, settings, key, directory, data, measure_train):
+def _train(model, run, profile, settings, key, directory, data, measure_train):
     """Run the epochs not yet in ``directory``'s checkpoint; return the whole per-epoch history."""
     train, val, test = data
     x, y = train
@@ -483,10 +499,10 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
             history["epoch_train_accuracy"] = []
     done = len(history["epoch_test_accuracy"])
     if done:
-        print(f"Resuming {experiment} ({profile.name}) after epoch {done} of {epochs}.")
+        print(f"Resuming {run} ({profile.name}) after epoch {done} of {epochs}.")
     steps = int(np.ceil(len(x) / batch_size))
     print(
-        f"Training {experiment} ({profile.name}): {len(x):,} images, {epochs} epochs, "
+        f"Training {run} ({profile.name}): {len(x):,} images, {epochs} epochs, "
         f"batch {batch_size}, {steps:,} steps per epoch, on {system.device()}"
         + (f", data-parallel over {distribute.replicas()} devices." if distribute.replicas() > 1 else ".")
     )
@@ -518,10 +534,13 @@ def _train(model, experiment, profile, settings, key, directory, data, measure_t
     return history
 
 
-def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbda=0.0, profile=None):
+def network3_sgd(
+    model, experiment, *, train, val, test, epochs, eta, seed, lmbda=0.0, profile=None, run=None
+):
     """network3's ``Network.SGD``: plain SGD with learning rate ``eta`` on mini-batches of 10.
 
     ``lmbda`` is recorded with the run; its L2 terms live in the layers (``models.l2_factor``).
+    ``run``: the name of the run's files (``fit``).
     """
     return fit(
         model,
@@ -535,6 +554,7 @@ def network3_sgd(model, experiment, *, train, val, test, epochs, eta, seed, lmbd
         seed=seed,
         profile=profile,
         hyperparameters={"eta": eta, "lmbda": lmbda},
+        run=run,
     )
 
 
@@ -548,10 +568,12 @@ def train_autoencoder(
 
     The training set is reshuffled every epoch (as the lecture's ``DataLoader(shuffle=True)``). Returns
     a result dict with the per-epoch training loss and test MSE, also written to
-    ``results/<experiment>.<profile>.json``; the weights are kept, and in the full profile the same
-    run is loaded instead of trained again. ``epsilon``: Adam's ε (Keras' default 1e-7, PyTorch's 1e-8).
+    ``results/<run>.<profile>.json`` (``results.run_name``); the weights are kept, and in the full
+    profile the same run is loaded instead of trained again. ``epsilon``: Adam's ε (Keras' default
+    1e-7, PyTorch's 1e-8).
     """
     profile = get_profile(profile)
+    run = run_name(experiment, seed)
     system.set_seed(seed)
     steps = int(np.ceil(len(train) / batch_size))
     optimizer = keras.optimizers.Adam(learning_rate=learning_rate, epsilon=epsilon)
@@ -572,11 +594,11 @@ def train_autoencoder(
     }
     key = fingerprint(model, optimizer, "mse", settings | {"data": data_digest((train,), (test,))})
     if profile.reuses_kept_runs():
-        kept = kept_run(model, experiment, profile, key)
+        kept = kept_run(model, run, profile, key)
         if kept is not None:
             return kept
     print(
-        f"Training {experiment} ({profile.name}): {len(train):,} images, {epochs} epochs, "
+        f"Training {run} ({profile.name}): {len(train):,} images, {epochs} epochs, "
         f"batch {batch_size}, Adam {learning_rate}, on {system.device()}."
     )
     line = EpochLine(epochs, {"loss (MSE)": "loss", "test MSE": "val_loss"})
@@ -592,6 +614,7 @@ def train_autoencoder(
     ).history
     result = {
         **settings,
+        "run": run,
         "protocol": f"one run, seed {seed}",
         "epochs_run": len(history["loss"]),
         "epoch_loss": [float(v) for v in history["loss"]],

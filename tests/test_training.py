@@ -180,10 +180,10 @@ def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
     assert "epoch_train_accuracy" not in plain and "shuffle" not in plain
 
 
-def full_run(tiny_data, lr=0.1, hidden=16, data=None):
+def full_run(tiny_data, lr=0.1, hidden=16, data=None, seed=0, optimizer=None):
     """A run in the full profile (outputs isolated per test), which keeps and reuses finished runs."""
     train, val, test = data or tiny_data
-    set_seed(0)
+    set_seed(seed)
     model = models.network3(models.fully_connected(hidden), models.softmax(2))
     result = training.fit(
         model,
@@ -193,8 +193,8 @@ def full_run(tiny_data, lr=0.1, hidden=16, data=None):
         test=test,
         epochs=2,
         batch_size=10,
-        optimizer=keras.optimizers.SGD(lr),
-        seed=0,
+        optimizer=optimizer or keras.optimizers.SGD(lr),
+        seed=seed,
         profile="full",
     )
     return model, result
@@ -222,6 +222,35 @@ def test_a_finished_run_is_kept_and_the_same_run_trains_no_step(tiny_data, isola
     assert again == first
     assert "no training" in capsys.readouterr().out
     for wa, wb in zip(final_weights(model), final_weights(first_model), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_each_seed_is_a_run_of_its_own_kept_beside_the_others(tiny_data, isolated_outputs, fits):
+    models_dir, results_dir = isolated_outputs / "models", isolated_outputs / "results"
+    _, first = full_run(tiny_data, seed=0)
+    _, second = full_run(tiny_data, seed=1)
+    assert (first["run"], second["run"]) == ("unit-test-kept", "unit-test-kept-seed1")
+    assert first["experiment"] == second["experiment"] == "unit-test-kept"
+    assert first["run_key"] != second["run_key"]
+    assert (models_dir / "unit-test-kept-seed1.full.weights.h5").exists()
+    assert json.loads((results_dir / "unit-test-kept-seed1.full.json").read_text()) == second
+    assert json.loads((results_dir / "unit-test-kept.full.json").read_text()) == first
+    _, again = full_run(tiny_data, seed=1)
+    assert len(fits) == 2 and again == second
+
+
+def test_a_kept_weights_file_holds_the_model_alone(tiny_data, isolated_outputs, capsys):
+    import h5py
+
+    model, result = full_run(tiny_data, optimizer=keras.optimizers.Adam(1e-3))
+    with h5py.File(isolated_outputs / result["weights"]) as stored:
+        names = []
+        stored.visit(names.append)
+    assert names and not [n for n in names if n.startswith("optimizer")]
+    assert len([n for n in names if "/vars/" in n]) == len(model.weights)
+    loaded, _ = full_run(tiny_data, optimizer=keras.optimizers.Adam(1e-3))
+    assert "no training" in capsys.readouterr().out
+    for wa, wb in zip(final_weights(loaded), final_weights(model), strict=True):
         np.testing.assert_array_equal(wa, wb)
 
 
