@@ -61,11 +61,12 @@ NETS = {
 }
 
 
-def keras_net(name):
-    """The Keras model of net ``name``, built from ``lib.models``' network3 layers."""
+def keras_net(name, pool="keras"):
+    """The Keras model of net ``name``, built from ``lib.models``' network3 layers (``pool``: the
+    ConvPool layers' max-pool, ``lib.models.POOLS``)."""
     net = NETS[name]
     blocks = [
-        models.conv_pool(units, activation=act, l2=net.l2)
+        models.conv_pool(units, activation=act, l2=net.l2, pool=pool)
         if kind == "conv"
         else models.fully_connected(units, activation=act, p_dropout=p, l2=net.l2)
         for kind, units, act, p in net.blocks

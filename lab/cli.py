@@ -403,6 +403,12 @@ def main(argv=None):
         help="rerun notebooks that are up to date and train their kept networks again",
     )
     commands.add_parser("table", help="rebuild the README's table and the summary figures from results/")
+    pool_parser = commands.add_parser(
+        "pool-rule", help="train network3 nets with Keras' and Theano's max-pool gradient, and compare"
+    )
+    pool_parser.add_argument("--nets", nargs="+", default=["relu", "conv-pool-2"], metavar="NET")
+    pool_parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3], metavar="SEED")
+    pool_parser.add_argument("--epochs", type=int, default=12)
     bench_parser = commands.add_parser(
         "bench", help="training samples/s of ours, Keras defaults and PyTorch (needs torch==2.13.0)"
     )
@@ -426,6 +432,10 @@ def main(argv=None):
         return 0
     if args.command == "bench":
         return bench(args, argv)
+    if args.command == "pool-rule":
+        from lab import pool_rule
+
+        return pool_rule.main(args)
     return run(args, args.notebooks)
 
 

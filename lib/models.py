@@ -60,8 +60,49 @@ class BiasActivation(layers.Layer):
         return {**super().get_config(), "activation": keras.activations.serialize(self.activation)}
 
 
-def conv_pool(filters, kernel_size=5, pool_size=2, activation="sigmoid", l2=0.0):
-    """network3's ConvPoolLayer: valid convolution, max-pool, then bias and activation."""
+@keras.saving.register_keras_serializable(package="lib")
+class TheanoMaxPooling2D(layers.Layer):
+    """Max-pooling over non-overlapping ``pool_size`` windows whose gradient follows Theano's
+    ``max_pool_2d`` (``ignore_border=True``), which network3 uses: *every* input equal to its window's
+    maximum receives the window's gradient. Keras' ``MaxPooling2D`` gives it to one of them only; the
+    two differ only where a window holds tied maxima.
+
+    Written with ``keras.ops`` alone, so it runs on every backend: the output is the window's maximum
+    (held constant) plus ``Σ ties · (x − stop_gradient(x))``, which is zero in value and whose
+    gradient with respect to ``x`` is 1 at every tied maximum and 0 elsewhere.
+    """
+
+    def __init__(self, pool_size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = pool_size
+
+    def call(self, inputs):
+        p = self.pool_size
+        rows, cols, channels = (inputs.shape[1] // p), (inputs.shape[2] // p), inputs.shape[3]
+        x = inputs[:, : rows * p, : cols * p, :]  # ignore_border: a partial window is dropped
+        windows = keras.ops.reshape(x, (-1, rows, p, cols, p, channels))
+        peak = keras.ops.stop_gradient(keras.ops.max(windows, axis=(2, 4), keepdims=True))
+        ties = keras.ops.stop_gradient(keras.ops.cast(keras.ops.equal(windows, peak), x.dtype))
+        zero = keras.ops.sum(ties * (windows - keras.ops.stop_gradient(windows)), axis=(2, 4))
+        return keras.ops.squeeze(peak, axis=(2, 4)) + zero
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, h // self.pool_size, w // self.pool_size, c)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size}
+
+
+POOLS = {"keras": layers.MaxPooling2D, "theano": TheanoMaxPooling2D}
+
+
+def conv_pool(filters, kernel_size=5, pool_size=2, activation="sigmoid", l2=0.0, pool="keras"):
+    """network3's ConvPoolLayer: valid convolution, max-pool, then bias and activation.
+
+    ``pool``: ``"keras"`` (``MaxPooling2D``) or ``"theano"`` (``TheanoMaxPooling2D``), which differ
+    only in the gradient at tied maxima.
+    """
     n_out = filters * kernel_size**2 / pool_size**2
     return [
         layers.Conv2D(
@@ -72,7 +113,7 @@ def conv_pool(filters, kernel_size=5, pool_size=2, activation="sigmoid", l2=0.0)
             kernel_initializer=_normal(1.0 / n_out),
             kernel_regularizer=_l2(l2),
         ),
-        layers.MaxPooling2D(pool_size),
+        POOLS[pool](pool_size),
         BiasActivation(activation),
     ]
 

@@ -71,3 +71,74 @@ def test_dropout_drops_inputs_without_rescaling_and_scales_at_inference():
     training = keras.ops.convert_to_numpy(model(x, training=True))
     kept = training[0, 0]
     assert kept == int(kept) and 250 < kept < 530  # a count of kept pixels, each weighted 1, not 2
+
+
+def input_gradient(layer, x, upstream):
+    """The gradient of Σ upstream · layer(x) with respect to ``x``, on the current backend."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            total = tf.reduce_sum(layer(x) * upstream)
+        return tape.gradient(total, x).numpy()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda v: (layer(v) * upstream).sum())(x))
+    import torch
+
+    v = torch.tensor(x, requires_grad=True)
+    (layer(v) * torch.tensor(upstream)).sum().backward()
+    return v.grad.numpy()
+
+
+def theano_pool_gradient(x, upstream, p=2):
+    """Theano's max_pool_2d gradient, written out: each window's gradient goes to every input equal to
+    the window's maximum (a partial window at the border is ignored)."""
+    expected = np.zeros_like(x)
+    for b, i, j, c in np.ndindex(upstream.shape):
+        window = x[b, i * p : (i + 1) * p, j * p : (j + 1) * p, c]
+        expected[b, i * p : (i + 1) * p, j * p : (j + 1) * p, c] = (window == window.max()) * upstream[
+            b, i, j, c
+        ]
+    return expected
+
+
+def test_theano_max_pool_gives_the_gradient_to_every_tied_maximum():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, size=(2, 4, 5, 3)).astype(np.float32)  # small integers: many ties
+    upstream = rng.normal(size=(2, 2, 2, 3)).astype(np.float32)
+    ours, keras_pool = models.TheanoMaxPooling2D(2), keras.layers.MaxPooling2D(2)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(keras_pool(x))
+    )
+    windows = x[:, :4, :4].reshape(2, 2, 2, 2, 2, 3)
+    tied = (windows == windows.max(axis=(2, 4), keepdims=True)).sum(axis=(2, 4)) > 1
+    assert tied.sum() >= 5, "the input must hold windows with tied maxima"
+    gradient = input_gradient(ours, x, upstream)
+    np.testing.assert_allclose(gradient, theano_pool_gradient(x, upstream), rtol=1e-6)
+    assert not np.allclose(gradient, input_gradient(keras_pool, x, upstream)), "Keras' rule differs at ties"
+
+
+def test_theano_max_pool_without_ties_equals_keras_max_pooling():
+    rng = np.random.default_rng(1)
+    x = rng.random((2, 6, 6, 4)).astype(np.float32)  # distinct values: no ties
+    upstream = rng.normal(size=(2, 3, 3, 4)).astype(np.float32)
+    ours, keras_pool = models.TheanoMaxPooling2D(2), keras.layers.MaxPooling2D(2)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(ours(x)), keras.ops.convert_to_numpy(keras_pool(x))
+    )
+    np.testing.assert_array_equal(input_gradient(ours, x, upstream), input_gradient(keras_pool, x, upstream))
+
+
+def test_conv_pool_builds_the_same_weights_with_either_pool():
+    shapes = {}
+    for pool in models.POOLS:
+        net = models.network3(
+            models.conv_pool(20, pool=pool), models.conv_pool(40, pool=pool), models.softmax(10)
+        )
+        shapes[pool] = [tuple(w.shape) for w in net.weights]
+    assert shapes["keras"] == shapes["theano"]
