@@ -12,9 +12,22 @@ BEST_VALIDATION_OF_3 = "test accuracy of the best-validation run of 3"
 TRANSCRIPT = "lecture transcript, one run"
 
 
+SEEDS = (0, 1, 2)  # the seeds every trained experiment runs with in the full profile
+
+
+def run_name(experiment, seed):
+    """The name of an experiment's run with ``seed``: its files are ``results/<name>.<profile>.json`` and
+    ``models/<name>.<profile>.weights.h5``. Seed 0 keeps the experiment's own name; others add
+    ``-seed<n>``."""
+    return experiment if seed == 0 else f"{experiment}-seed{seed}"
+
+
 @dataclass(frozen=True)
 class Experiment:
-    """One published number we reproduce."""
+    """One published number we reproduce.
+
+    ``runs``: the names of our runs of it, seed 0 first (default: ``run_name`` of each of ``SEEDS``).
+    """
 
     name: str
     notebook: str
@@ -22,6 +35,11 @@ class Experiment:
     published: float  # test accuracy, as a fraction
     source: str
     protocol: str = "one run"  # how the published figure was obtained, as its source states it
+    runs: tuple = ()
+
+    def run_names(self):
+        """The names of our runs of this experiment, seed 0 first."""
+        return self.runs or tuple(run_name(self.name, seed) for seed in SEEDS)
 
 
 EXPERIMENTS = {
@@ -90,6 +108,7 @@ EXPERIMENTS = {
             0.9960,
             NIELSEN,
             BEST_VALIDATION_OF_3,
+            runs=tuple(f"dropout-{i}" for i in range(1, 6)),  # seeds 0-4, the five nets of the vote
         ),
         Experiment(
             "dropout-ensemble",
@@ -98,6 +117,7 @@ EXPERIMENTS = {
             0.9967,
             NIELSEN + ", 33 errors",
             "one vote of 5 nets",
+            runs=("dropout-ensemble",),
         ),
         Experiment(
             "mnist-cnn",
@@ -138,6 +158,7 @@ EXPERIMENTS = {
             0.9904,
             "tuomaso/train_mnist_fast: 99.04% mean accuracy in 762 ms ± 24.9 ms on a GTX 1660 Ti",
             "mean of 30 seeds, one epoch, on a GPU",
+            runs=("speedrun",),
         ),
     ]
 }

@@ -33,13 +33,6 @@ def reported_test_accuracy(val_accuracy, test_accuracy):
     return epoch, test_accuracy[epoch - 1]
 
 
-def run_name(experiment, seed):
-    """The name of an experiment's run with ``seed``: its files are ``results/<name>.<profile>.json`` and
-    ``models/<name>.<profile>.weights.h5``. Seed 0 keeps the experiment's own name; others add
-    ``-seed<n>``."""
-    return experiment if seed == 0 else f"{experiment}-seed{seed}"
-
-
 def run_of(result):
     """The run name of a training ``result`` (older results, all seed 0 or named runs, lack the key)."""
     return result.get("run", result["experiment"])

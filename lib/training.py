@@ -23,9 +23,10 @@ import keras
 import numpy as np
 
 from lib import distribute, system
+from lib.experiments import run_name
 from lib.paths import checkpoint_dir, relative, stored, trained_weights_path, weights_name
 from lib.profiles import RETRAIN_VAR, get_profile
-from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, run_name, write_result
+from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_result
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
@@ -124,7 +125,7 @@ def fingerprint(model, optimizer, loss, settings):
 
 
 def kept_run(model, run, profile, key):
-    """The stored result of the same finished run ``run`` (a run name, ``results.run_name``), its
+    """The stored result of the same finished run ``run`` (a run name, ``experiments.run_name``), its
     weights loaded into ``model``; else ``None``.
 
     The result is looked up as ``results.read_result`` does (this kernel's own, then the committed
@@ -426,7 +427,7 @@ def fit(
     cross-entropy of the model's logits; L2 terms come from the layers' regularizers. An
     interrupted run resumes from its last completed epoch when called again with the same settings.
     The result is also written to ``results/<run>.<profile>.json`` and the final weights to
-    ``models/<run>.<profile>.weights.h5``, where ``run`` defaults to ``results.run_name(experiment,
+    ``models/<run>.<profile>.weights.h5``, where ``run`` defaults to ``experiments.run_name(experiment,
     seed)`` (the experiment's name for seed 0); in a profile with ``reuse_trained`` (full), a later
     call of the same run (same run key, see the module docstring) loads them and returns the stored
     result without training, unless ``$LAB_RETRAIN`` is ``1``.
@@ -568,7 +569,7 @@ def train_autoencoder(
 
     The training set is reshuffled every epoch (as the lecture's ``DataLoader(shuffle=True)``). Returns
     a result dict with the per-epoch training loss and test MSE, also written to
-    ``results/<run>.<profile>.json`` (``results.run_name``); the weights are kept, and in the full
+    ``results/<run>.<profile>.json`` (``experiments.run_name``); the weights are kept, and in the full
     profile the same run is loaded instead of trained again. ``epsilon``: Adam's ε (Keras' default
     1e-7, PyTorch's 1e-8).
     """
