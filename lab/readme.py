@@ -34,7 +34,7 @@ def replace_block(readme, start_marker, end_marker, text):
 
 def update_summary(readme=ROOT / "README.md"):
     """Rebuild the summary of the full-profile results: the README's table (between its markers),
-    ``results/summary.md`` and the two summary figures in ``figs/``."""
+    ``results/summary.md`` and the three summary figures in ``figs/``."""
     rows = summary_rows("full")
     table = markdown_table(rows)
     replace_block(readme, TABLE_START, TABLE_END, table)
@@ -42,6 +42,8 @@ def update_summary(readme=ROOT / "README.md"):
     (output_dir("results", "full") / "summary.md").write_text(table)
     comparison = figures.published_vs_ours(rows, title="Published versus ours")
     figures.save_fig(comparison, "summary_published_vs_ours", "full")
+    gaps = figures.runs_against_published(rows, title="Our runs against the published figures")
+    figures.save_fig(gaps, "summary_runs_vs_published", "full")
     curves = [read_result(row["name"], "full") for row in rows if row["ours"] is not None]
     series = figures.series_curves(curves, title="Test accuracy per epoch")
     figures.save_fig(series, "summary_series_curves", "full")

@@ -10,11 +10,14 @@ from lib.paths import output_dir
 
 def _finish(fig, ax, title, grid=None, legend="lower right"):
     """Grid, legend (two columns when it is long; ``legend="outside"``: one column right of the
-    axes, where it covers no curve) and title, the same on every plot."""
+    axes, ``"below"``: in a row under them, where it covers nothing) and title, the same on every
+    plot."""
     ax.grid(alpha=0.3, **(grid or {}))
     entries = len(ax.get_legend_handles_labels()[0])
     if entries and legend == "outside":
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    elif entries and legend == "below":
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=min(entries, 3))
     elif entries:
         ax.legend(fontsize=8, loc=legend, ncol=2 if entries > 4 else 1)
     if title:
@@ -104,36 +107,79 @@ def series_curves(results, title=None):
 
 
 def published_vs_ours(rows, title=None):
-    """Test error rate, published versus ours, per experiment, on a log scale.
+    """Test error rate per experiment on a log scale: the published (or lecture) figure, each of our
+    runs (one dot per seed) and the one we report (``lib.results.reported_run``), on two lines a
+    row apart so that none hides another.
 
     ``rows`` are ``lib.results.summary_rows`` dicts; experiments we have not measured are marked so.
-    The speedrun is left out: its goal is time, and its anchor ran on another machine.
+    The speedrun is left out: its goal is time, and its anchor ran on another machine (the README's
+    table has it).
     """
     rows = [r for r in rows if r["name"] != "speedrun"]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.4))
     labels = [f"{r['notebook']} {r['name']}" for r in rows]
-    y = np.arange(len(rows))[::-1]
+    y = np.arange(len(rows))[::-1].astype(float)
     published = [100 * (1 - r["published"]) for r in rows]
-    ax.plot(published, y, "s", color="grey", label="published (or lecture)")
+    ax.plot(published, y + 0.17, "s", color="black", ms=6, label="published (or lecture)")
     for yi, r in zip(y, rows, strict=True):
         if r["ours"] is None:
             ax.annotate(
                 "not yet measured",
-                (100 * (1 - r["published"]), yi),
+                (100 * (1 - r["published"]), yi - 0.17),
                 xytext=(8, -3),
                 textcoords="offset points",
                 fontsize=8,
                 color="firebrick",
             )
-        else:
-            ax.plot(100 * (1 - r["ours"]), yi, "o", color="tab:blue")
-    ax.plot([], [], "o", color="tab:blue", label="ours")
+            continue
+        runs = [100 * (1 - acc) for acc in r.get("run_test_accuracy", [])]
+        ax.plot(runs, [yi - 0.17] * len(runs), "o", mfc="none", color="tab:blue", ms=7, alpha=0.8)
+        ax.plot(100 * (1 - r["ours"]), yi - 0.17, "o", color="tab:blue", ms=5)
+    ax.plot([], [], "o", mfc="none", color="tab:blue", label="ours, each run (seed)")
+    ax.plot([], [], "o", color="tab:blue", ms=5, label="ours, reported (Nielsen: best validation of 3)")
     ax.set(xscale="log", yticks=y, yticklabels=labels, xlabel="test error (%), log scale")
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
     ticks = [0.2, 0.3, 0.5, 0.7, 1, 2, 3, 5, 7, 10]
     ax.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    return _finish(fig, ax, title, grid={"which": "major", "axis": "x"})
+    return _finish(fig, ax, title, grid={"which": "major", "axis": "x"}, legend="below")
+
+
+def runs_against_published(rows, title=None):
+    """Each of our runs' test accuracy minus the published (or lecture) figure, in points, one row per
+    experiment: a dot per run (seed), the reported run filled; the published figure is the line at 0.
+    A gap whose dots lie on both sides of 0 is within our runs' spread.
+
+    ``rows`` are ``lib.results.summary_rows`` dicts; the vote and the speedrun (one result each, and
+    the speedrun a mean of its own seeds) and unmeasured experiments are left out.
+    """
+    rows = [r for r in rows if r["ours"] is not None and r.get("runs_planned", 1) > 1]
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.5))
+    y = np.arange(len(rows))[::-1]
+    for yi, r in zip(y, rows, strict=True):
+        gaps = [100 * (acc - r["published"]) for acc in r["run_test_accuracy"]]
+        ax.plot(gaps, [yi] * len(gaps), "o", mfc="none", color="tab:blue", ms=8)
+        ax.plot(100 * (r["ours"] - r["published"]), yi, "o", color="tab:blue", ms=5)
+        ax.annotate(
+            f"n = {len(gaps)}",
+            (1.0, yi),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, -3),
+            textcoords="offset points",
+            fontsize=8,
+            color="dimgrey",
+        )
+    ax.axvline(0, color="black", lw=1.2, label="published (or lecture) figure")
+    ax.plot([], [], "o", mfc="none", color="tab:blue", ms=8, label="ours, each run (seed)")
+    ax.plot([], [], "o", color="tab:blue", ms=5, label="ours, reported")
+    labels = [f"{r['notebook']} {r['name']} ({100 * r['published']:.2f}%)" for r in rows]
+    ax.set(yticks=y, yticklabels=labels, xlabel="our test accuracy − published (percentage points)")
+    if rows:
+        ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
+    else:
+        ax.text(0.5, 0.5, "no experiment measured yet", transform=ax.transAxes, ha="center")
+    return _finish(fig, ax, title, grid={"axis": "x"}, legend="below")
 
 
 def reconstruction_pairs(inputs, outputs, title=None):

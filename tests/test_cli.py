@@ -82,6 +82,7 @@ def test_update_summary_rewrites_only_the_marked_block_and_draws_figures(tmp_pat
     assert "| 01 | 784-100-10 sigmoid" in text and "not yet measured" in text
     assert (isolated_outputs / "results" / "summary.md").read_text() in text
     assert (isolated_outputs / "figs" / "summary_published_vs_ours.png").stat().st_size > 1000
+    assert (isolated_outputs / "figs" / "summary_runs_vs_published.png").stat().st_size > 1000
 
 
 def test_summary_figures_skip_results_without_per_epoch_accuracies(tmp_path, isolated_outputs):

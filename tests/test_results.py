@@ -57,10 +57,69 @@ def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outpu
     table = results.markdown_table(results.summary_rows("full"))
     assert (
         "| 01 | 784-100-10 sigmoid" in table
-        and "97.80% (test accuracy of the best-validation run of 3) | 97.91% (one run, seed 0) | +0.11 | 60 |"
+        and "97.80% (test accuracy of the best-validation run of 3) | 97.91% (one run, seed 0) | +0.11 "
+        "| seed 0 only so far | 60 |"
         in table
     )
     assert "| 00 | Softmax regression" in table and "not yet measured" in table
+
+
+def seed_run(experiment, seed, val, test, profile="full"):
+    """A stored training run of ``experiment`` with ``seed`` (named as the notebooks name it)."""
+    result = {
+        "experiment": experiment,
+        "run": experiment if seed == 0 else f"{experiment}-seed{seed}",
+        "seed": seed,
+        "protocol": f"one run, seed {seed}",
+        "profile": profile,
+        "best_val_accuracy": val,
+        "best_epoch": 50,
+        "test_accuracy": test,
+        "epochs_run": 60,
+        "wall_time_s": 60.0,
+        "backend": "tensorflow",
+        "device": "CPU",
+    }
+    results.write_result(result)
+    return result
+
+
+def test_nielsens_rows_report_the_best_validation_run_of_three_seeds_with_their_spread(isolated_outputs):
+    runs = [seed_run("fc-baseline", 0, 0.9790, 0.9762), seed_run("fc-baseline", 1, 0.9801, 0.9771)]
+    runs.append(seed_run("fc-baseline", 2, 0.9801, 0.9775))  # ties go to the earlier run: seed 1
+    assert results.reported_run("fc-baseline", runs) is runs[1]
+    row = {r["name"]: r for r in results.summary_rows("full")}["fc-baseline"]
+    assert row["ours"] == 0.9771 and row["gap_pp"] == -0.09 and row["within"] is False
+    assert row["seeds"] == "seeds 0–2: mean 97.69%, 97.62–97.75%, n = 3"
+    table = results.markdown_table([row])
+    assert "97.71% (the best-validation run of 3: seed 1) | -0.09 | seeds 0–2" in table
+    assert "published outside our range" in table
+    line = results.compare(runs)
+    assert (
+        "ours 97.71% (test accuracy at the best validation epoch (50 of 60), the best-validation run" in line
+    )
+    assert line.endswith("n = 3: the published figure lies outside that range")
+
+
+def test_a_lecture_row_reports_seed_0_and_says_whether_the_lecture_lies_in_the_range(isolated_outputs):
+    runs = [seed_run("theano-mlp", s, None, acc) for s, acc in enumerate((0.9559, 0.9580, 0.9566))]
+    assert results.reported_run("theano-mlp", runs) is runs[0]
+    line = results.compare(runs)
+    assert (
+        "ours 95.59% (test accuracy after the last epoch (60), seed 0's run, as the lecture made one)" in line
+    )
+    assert line.endswith("mean 95.68%, 95.59–95.80%, n = 3: the lecture figure lies inside that range")
+
+
+def test_the_dropout_row_reports_seeds_0_to_2_as_the_book_and_all_five_beside(isolated_outputs):
+    vals, tests = (0.9957, 0.9964, 0.9960, 0.9964, 0.9967), (0.9953, 0.9955, 0.9958, 0.9966, 0.9950)
+    for i, (val, test) in enumerate(zip(vals, tests, strict=True)):
+        name = f"dropout-{i + 1}"  # 05's five nets: each its own experiment name
+        results.write_result(seed_run("x", i, val, test) | {"experiment": name, "run": name})
+    row = {r["name"]: r for r in results.summary_rows("full")}["dropout"]
+    assert row["ours"] == 0.9955
+    assert row["ours_protocol"] == "the best-validation run of 3: seed 1; of all 5: 99.50%, seed 4"
+    assert row["seeds"].endswith("n = 5") and row["within"] is True
 
 
 def test_quick_results_never_land_in_the_committed_folder(isolated_outputs):
@@ -149,7 +208,7 @@ def test_a_result_the_table_cannot_show_is_named_and_its_row_skipped(
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         f"Warning: results/{path.name} {missing}; restore it with git checkout or run its notebook again; "
-        "its row says 'not yet measured'."
+        "the table leaves that run out."
     ]
 
 
