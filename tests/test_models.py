@@ -1,4 +1,5 @@
 import math
+import pathlib
 
 import keras
 import numpy as np
@@ -142,3 +143,17 @@ def test_conv_pool_builds_the_same_weights_with_either_pool():
         )
         shapes[pool] = [tuple(w.shape) for w in net.weights]
     assert shapes["keras"] == shapes["theano"]
+
+
+def test_every_kept_weights_file_holds_the_model_alone():
+    """A kept run is loaded to predict or to look into: its file has no optimizer state (issue 21)."""
+    import h5py
+
+    kept = sorted((pathlib.Path(__file__).resolve().parent.parent / "models").glob("*.weights.h5"))
+    assert kept, "models/ holds the kept networks"
+    with_optimizer = []
+    for path in kept:
+        with h5py.File(path) as stored:
+            if "optimizer" in stored:
+                with_optimizer.append(path.name)
+    assert not with_optimizer, f"kept files with optimizer state: {with_optimizer}"
