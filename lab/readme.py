@@ -45,7 +45,7 @@ def update_summary(readme=ROOT / "README.md"):
     gaps = figures.runs_against_published(rows, title="Our runs against the published figures")
     figures.save_fig(gaps, "summary_runs_vs_published", "full")
     curves = [read_result(row["name"], "full") for row in rows if row["ours"] is not None]
-    series = figures.series_curves(curves, title="Test accuracy per epoch")
+    series = figures.series_curves(curves, title="Test accuracy per epoch, seed 0 of each experiment")
     figures.save_fig(series, "summary_series_curves", "full")
 
 

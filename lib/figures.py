@@ -63,26 +63,38 @@ def epoch_axis(ax, ylabel, **settings):
     ax.set(xlabel="epoch", ylabel=ylabel, **settings)
 
 
+OURS = ("tab:blue", "tab:green", "tab:purple", "tab:cyan")  # our runs on a per-run plot
+LECTURE = ("tab:orange", "tab:red", "tab:brown")  # the lecture's own runs beside them
+
+
+def series_styles(n):
+    """``n`` distinct (colour, line style) pairs: the ten colours of matplotlib's cycle, solid, then
+    dashed, then dash-dotted, so that no two series of a plot look alike."""
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return [(colours[i % len(colours)], ("-", "--", "-.", ":")[i // len(colours) % 4]) for i in range(n)]
+
+
 def accuracy_curves(results, published=None, lecture=None, title=None, labels=None):
     """Test accuracy per epoch (validation dotted) of one or more run results, with the published
     figures and the reported epoch marked.
 
     ``published`` maps a label to an accuracy drawn as a horizontal line; ``lecture`` maps a label to
-    the per-epoch test accuracies of the lecture's own run, drawn in greys; ``labels`` names the
-    results in the legend (default: their experiment names). The published lines always lie inside
-    the frame.
+    the per-epoch test accuracies of the lecture's own run, drawn in warm colours with crosses;
+    ``labels`` names the results in the legend (default: "ours" for one result, else their experiment
+    names). A filled dot marks each run's reported figure: the test accuracy at its best validation
+    epoch. The published lines always lie inside the frame.
     """
     fig, ax = plt.subplots(figsize=(7, 4))
-    greys = [("grey", "x-"), ("darkgrey", "+-"), ("silver", "^-")]
-    for (label, values), (color, style) in zip((lecture or {}).items(), greys, strict=False):
-        epoch_line(ax, values, style, color=color, lw=1, ms=4, label=label)
-    for result, name in zip(results, labels or [r["experiment"] for r in results], strict=True):
-        line = epoch_line(ax, result["epoch_test_accuracy"], label=f"{name}: test")
+    for (label, values), color in zip((lecture or {}).items(), LECTURE, strict=False):
+        epoch_line(ax, values, "x-", color=color, lw=1, ms=4, alpha=0.8, label=label)
+    names = labels or (["ours"] if len(results) == 1 else [f"ours, {r['experiment']}" for r in results])
+    for result, name, color in zip(results, names, OURS, strict=False):
+        epoch_line(ax, result["epoch_test_accuracy"], color=color, label=f"{name}: test")
         if result["epoch_val_accuracy"]:
-            epoch_line(
-                ax, result["epoch_val_accuracy"], ls=":", color=line.get_color(), label=f"{name}: validation"
-            )
-        ax.plot(result["best_epoch"], 100 * result["test_accuracy"], "o", color=line.get_color())
+            epoch_line(ax, result["epoch_val_accuracy"], ls=":", color=color, label=f"{name}: validation")
+        ax.plot(result["best_epoch"], 100 * result["test_accuracy"], "o", color=color, ms=6)
+    if any(r["epoch_val_accuracy"] for r in results):
+        ax.plot([], [], "o", color="dimgrey", ms=6, label="reported: test at the best validation epoch")
     for (label, value), style in zip((published or {}).items(), ["--", "-.", ":"], strict=False):
         ax.axhline(100 * value, ls=style, color="black", lw=1, label=f"{label}: {100 * value:.2f}%")
     if published:
@@ -92,18 +104,28 @@ def accuracy_curves(results, published=None, lecture=None, title=None, labels=No
     return _finish(fig, ax, title)
 
 
-def series_curves(results, title=None):
-    """Test accuracy per epoch of several experiments on one plot (zoomed on the top of the scale).
+def series_curves(results, title=None, zoom=(98.5, 99.8)):
+    """Test accuracy per epoch of several experiments: the whole range as error on a log scale (left),
+    and the top of the scale, ``zoom`` in %, on a linear one (right); every series has its own
+    colour and line style (``series_styles``).
 
     Results that are ``None`` (never run) or have no per-epoch accuracies (the speedrun) are skipped.
     """
-    fig, ax = plt.subplots(figsize=(9.5, 4.5))
-    lowest = 100.0
-    for result in [r for r in results if r and r.get("epoch_test_accuracy")]:
-        line = epoch_line(ax, result["epoch_test_accuracy"], label=result["experiment"])
-        lowest = min(lowest, np.percentile(line.get_ydata(), 10))
-    epoch_axis(ax, "test accuracy (%)", ylim=(max(lowest - 0.5, 0), 100))
-    return _finish(fig, ax, title, legend="outside")
+    results = [r for r in results if r and r.get("epoch_test_accuracy")]
+    fig, (whole, top) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1, 1.25]})
+    for result, (color, style) in zip(results, series_styles(len(results)), strict=True):
+        accuracy = np.asarray(result["epoch_test_accuracy"], dtype=float)
+        epoch_line(whole, 1 - accuracy, color=color, ls=style, lw=1.3)
+        epoch_line(top, accuracy, color=color, ls=style, lw=1.3, label=result["experiment"])
+    epoch_axis(whole, "test error (%), log scale", yscale="log", title="every epoch, the whole range")
+    whole.yaxis.set_major_locator(matplotlib.ticker.FixedLocator([0.3, 0.5, 1, 2, 5, 10, 20, 50, 100]))
+    whole.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    whole.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    whole.grid(alpha=0.3, which="both")
+    epoch_axis(top, "test accuracy (%)", ylim=zoom, title=f"zoomed on {zoom[0]}–{zoom[1]} %")
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, top, None, legend="outside")
 
 
 def published_vs_ours(rows, title=None):
