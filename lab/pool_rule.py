@@ -7,11 +7,12 @@ network3's data in the same fixed mini-batch order, with network3's SGD: once wi
 two runs of a pair differ only in that gradient, so their accuracy after each epoch is compared
 pair by pair, over several seeds.
 
-``python -m lab pool-rule`` trains the pairs not yet in ``results/pool_rule/`` (one JSON per run,
-written when the run ends) and then writes the report ``results/pool_rule.md``; two processes
-pinned to one core each (``taskset -c 0`` / ``-c 1``, different ``--seeds``) share the work.
+``python -m lab pool-rule`` trains the runs not yet in ``results/pool_rule/`` (one JSON per run,
+written when the run ends) and then writes the report ``results/pool_rule.md``; the same command
+started twice, pinned to one core each (``taskset -c 0`` / ``-c 1``), shares the work.
 """
 
+import fcntl
 import json
 import statistics
 import time
@@ -60,18 +61,26 @@ def train(net, seed, pool, epochs, mnist, log=print):
 
 
 def run_pairs(nets, seeds, epochs, directory=DIRECTORY, log=print):
-    """Train each pair (both pools) of ``nets`` × ``seeds`` whose runs are not yet stored."""
+    """Train each run of ``nets`` × ``seeds`` × both pools that is not yet stored nor being trained by
+    another process (each run is claimed with a lock on its own file, so several processes share
+    the work)."""
     directory.mkdir(parents=True, exist_ok=True)
     mnist = None
     for net in nets:
         for seed in seeds:
             for pool in POOLS:
                 path = run_path(net, seed, pool, epochs, directory)
-                if path.exists():
-                    continue
-                mnist = mnist or data.load_mnist()
-                path.write_text(json.dumps(train(net, seed, pool, epochs, mnist, log), indent=1) + "\n")
-                log(f"wrote {relative(path)}")
+                with open(path.with_suffix(".lock"), "w") as lock:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # another process is training it
+                    if path.exists():
+                        continue
+                    mnist = mnist or data.load_mnist()
+                    record = train(net, seed, pool, epochs, mnist, log)
+                    path.write_text(json.dumps(record, indent=1) + "\n")
+                    log(f"wrote {relative(path)}")
 
 
 def pairs(directory=DIRECTORY):
