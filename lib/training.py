@@ -7,6 +7,11 @@ without the layer's name, weight shapes), the optimizer's and the loss's configs
 profile, seed, epochs, batch size, hyperparameters and shuffling, a digest of the training,
 validation and test arrays, and ``NUMERICS``. The backend and the device are not part of it: weights
 trained on one load on any other, and the result says where they were trained.
+
+A run is looked up by its key wherever it is kept (``lib.paths.kept_files``): the committed run and,
+in a kernel run by hand, every variant of it trained there. A cell whose run matches none of them
+says, before it trains, what differs from the kept run and how long the training will take; in
+Jupyter an interrupted training ends the cell with one line (``TrainingInterrupted``), no traceback.
 """
 
 import contextlib
@@ -24,7 +29,17 @@ import numpy as np
 
 from lib import distribute, system
 from lib.experiments import run_name
-from lib.paths import checkpoint_dir, relative, stored, trained_weights_path, weights_name
+from lib.paths import (
+    checkpoint_dir,
+    keeps_variants,
+    kept_files,
+    output_dir,
+    output_root,
+    relative,
+    trained_weights_path,
+    variant_stem,
+    weights_beside,
+)
 from lib.profiles import RETRAIN_VAR, get_profile
 from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_result
 
@@ -104,15 +119,19 @@ def _leaf_layers(model):
             yield layer
 
 
-def fingerprint(model, optimizer, loss, settings):
-    """The run key: a hash of everything that decides a run's numbers (see the module docstring)."""
-    layers = [
+def _layers(model):
+    """Each layer of ``model`` as the run key sees it: class, config without the name, weight shapes."""
+    return [
         (layer.__class__.__name__, _config(layer), [list(w.shape) for w in layer.weights])
         for layer in _leaf_layers(model)
     ]
+
+
+def fingerprint(model, optimizer, loss, settings):
+    """The run key: a hash of everything that decides a run's numbers (see the module docstring)."""
     blob = json.dumps(
         {
-            "layers": layers,
+            "layers": _layers(model),
             "optimizer": _config(optimizer),
             "loss": _config(loss),
             "numerics": NUMERICS,
@@ -124,31 +143,40 @@ def fingerprint(model, optimizer, loss, settings):
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def kept_run(model, run, profile, key):
-    """The stored result of the same finished run ``run`` (a run name, ``experiments.run_name``), its
-    weights loaded into ``model``; else ``None``.
+def _digest(obj):
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-    The result is looked up as ``results.read_result`` does (this kernel's own, then the committed
-    one) and the weights beside it. A missing, unreadable or mismatched weights file, or a result of
-    other settings, means training again, with one line that says why; ``model`` keeps its initial
-    weights then.
-    """
-    found = stored("results", f"{run}.{profile.name}.json", profile)
-    if found is None:
-        return None
+
+def key_parts(model, optimizer, loss, data):
+    """What the run key holds besides the settings a result records, kept with the result so that a
+    later run can name what differs: digests of the layers, the loss and the ``data``
+    (``data_digest``), the optimizer's class and config, and ``NUMERICS``. Not part of the key."""
+    return {
+        "layers": _digest(_layers(model)),
+        "optimizer": json.loads(
+            json.dumps({"class": type(optimizer).__name__, **_config(optimizer)}, default=str)
+        ),
+        "loss": _digest(_config(loss)),
+        "data": data,
+        "numerics": NUMERICS,
+    }
+
+
+def _read_kept(path, run):
+    """The result in ``path``, or ``None`` with one warning if it is unreadable."""
     try:
-        result = load_result(found)
+        return load_result(path)
     except ResultError as error:
         warn(f"retraining {run}: {error}")
         return None
-    if result.get("run_key") != key:
-        why = "has other settings or code" if "run_key" in result else "was not kept (an older run)"
-        print(f"Training {run}: the stored run {relative(found)} {why}.")
-        return None
-    path = found.parent.parent / "models" / weights_name(run, profile)
+
+
+def _load_kept_weights(model, path, run):
+    """Load the kept weights ``path`` into ``model``; ``False`` with one warning if they cannot be
+    (``model`` then keeps its initial weights)."""
     if not path.exists():
         warn(f"retraining {run}: its trained weights {relative(path)} are missing.")
-        return None
+        return False
     initial = model.get_weights()
     try:
         with warnings.catch_warnings():  # Keras' own warnings about a foreign file: ours is the one line
@@ -158,21 +186,243 @@ def kept_run(model, run, profile, key):
         model.set_weights(initial)
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         warn(f"retraining {run}: cannot load {relative(path)} ({reason}).")
+        return False
+    return True
+
+
+def kept_run(model, run, profile, key, settings=None, parts=None):
+    """The stored result of the same finished run ``run`` (a run name, ``experiments.run_name``), its
+    weights loaded into ``model``; else ``None``.
+
+    The run is looked up by its key in every file that may hold it (``lib.paths.kept_files``: the
+    committed result, and in a kernel run by hand the run it last used and each variant it trained),
+    with the weights beside it. A missing, unreadable or mismatched weights file means training
+    again, with one line that says why; ``model`` keeps its initial weights then. When no kept run has
+    this key, the cell says before it trains what differs from the kept run (``settings``, the run's
+    settings, and ``parts``, its ``key_parts``, are compared with it), how long the training will
+    take and how to get a quick version (``retraining_note``).
+    """
+    found = [(path, _read_kept(path, run)) for path in kept_files(run, profile)]
+    found = [(path, result) for path, result in found if result is not None]
+    for path, result in found:
+        if result.get("run_key") != key:
+            continue
+        weights = weights_beside(path)
+        if not _load_kept_weights(model, weights, run):
+            continue
+        minutes = result["wall_time_s"] / 60
+        print(
+            f"Loaded {run} ({profile.name}) from {relative(weights)}: trained {result['finished_at'][:10]} "
+            f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
+            f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
+        )
+        if keeps_variants(profile):
+            _make_current(run, profile, path)
+        retraining = checkpoint_dir(run, profile, key)
+        if _checkpointed_epochs(retraining, key):  # only a checkpoint of this very run is resumed
+            print(f"An interrupted retraining of it is kept in {relative(retraining)}: --force resumes it.")
+        return result
+    if found and settings is not None:
+        print(retraining_note(model, run, profile, key, settings, parts, found))
+    elif found:
+        print(f"Training {run}: the stored run {relative(found[0][0])} has other settings or code.")
+    return None
+
+
+def _checkpointed_epochs(directory, key):
+    """The epochs held by the checkpoint in ``directory`` if it belongs to the run ``key``, else 0."""
+    try:
+        state = json.loads((directory / STATE_FILE).read_text())
+        return int(state["epoch"]) if state.get("key") == key else 0
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return 0
+
+
+def _shown(value):
+    """A setting's value as the message shows it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def differences(kept, settings, parts=None):
+    """What differs between the kept run ``kept`` (a result) and a run of ``settings`` and ``parts``
+    (``key_parts``), in words: ``["eta 0.03 → 0.05", "the model's layers differ"]``.
+
+    The settings a result records are compared one by one; the layers, optimizer, loss, data and
+    ``NUMERICS`` only when the kept result recorded them (``key_parts``; runs kept before it did not).
+    """
+    changes, pairs = [], set()
+    for name in sorted(set(settings) | {n for n in ("shuffle", "measure_train") if n in kept}):
+        if name in ("experiment", "profile"):
+            continue
+        old, new = kept.get(name), settings[name]
+        if name == "hyperparameters":
+            old = old if isinstance(old, dict) else {}
+            for hyper in sorted(set(old) | set(new)):
+                if old.get(hyper) != new.get(hyper):
+                    pair = (_shown(old.get(hyper)), _shown(new.get(hyper)))
+                    changes.append(f"{hyper} {pair[0]} → {pair[1]}")
+                    pairs.add(pair)
+        elif (old or False) != (new or False):  # shuffle and measure_train are recorded when on
+            changes.append(f"{name} {_shown(old)} → {_shown(new or False)}")
+    was = kept.get("key_parts")
+    if not parts or not isinstance(was, dict):
+        return changes
+    if was.get("layers") != parts["layers"]:
+        changes.append("the model's layers differ")
+    old_opt, new_opt = was.get("optimizer") or {}, parts["optimizer"]
+    if old_opt.get("class") != new_opt.get("class"):
+        changes.append(f"optimizer {_shown(old_opt.get('class'))} → {new_opt.get('class')}")
+    else:
+        for name in sorted(set(old_opt) | set(new_opt)):
+            old, new = old_opt.get(name), new_opt.get(name)
+            if old != new and (_shown(old), _shown(new)) not in pairs:  # eta is the SGD's learning_rate
+                changes.append(f"optimizer {name} {_shown(old)} → {_shown(new)}")
+    if was.get("loss") != parts["loss"]:
+        changes.append("the loss differs")
+    sizes = ("n_train", "n_test")
+    if was.get("data") != parts["data"] and all(kept.get(n) == settings.get(n) for n in sizes):
+        changes.append("the training, validation or test images differ")
+    if was.get("numerics") != parts["numerics"]:
+        changes.append(
+            f"the training code computes other numbers (NUMERICS {was.get('numerics')} → {parts['numerics']})"
+        )
+    return changes
+
+
+def _layer_shapes_differ(model, weights):
+    """Whether the kept ``weights`` file fails to load into ``model`` (other weight shapes or layers);
+    ``model`` keeps its weights either way."""
+    if not weights.exists():
+        return False
+    initial = model.get_weights()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.load_weights(weights)
+    except Exception:
+        return True
+    finally:
+        model.set_weights(initial)
+    return False
+
+
+def duration(seconds):
+    """``45 s``, ``4 min 10 s``, ``13 min``, ``2 h 05 min``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def training_estimate(kept, settings, done=0, device=None):
+    """How long training ``settings`` takes, from the kept run ``kept``'s epoch times: their mean,
+    scaled by the number of training images, times the epochs left after ``done``. One sentence, or
+    ``None`` when ``kept`` recorded no epoch times."""
+    times = kept.get("epoch_time_s") or []
+    if not times:
         return None
-    minutes = result["wall_time_s"] / 60
-    print(
-        f"Loaded {run} ({profile.name}) from {relative(path)}: trained {result['finished_at'][:10]} "
-        f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
-        f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
+    per_epoch = sum(times) / len(times) * settings["n_train"] / (kept.get("n_train") or settings["n_train"])
+    left = settings["epochs"] - done
+    device = device or system.device()
+    if kept.get("device") == device:
+        where = "the kept run's time on this machine"
+    else:
+        where = f"the kept run's time on {kept.get('device')}; this machine is {device}"
+    if kept.get("batch_size") != settings["batch_size"]:
+        where += "; a rough guess, as the batch size differs"
+    resumed = f", resuming after epoch {done}" if done else ""
+    return (
+        f"It trains {left} epochs{resumed}: about {duration(left * per_epoch)} "
+        f"({left} × {per_epoch:.1f} s per epoch, {where})."
     )
-    retraining = checkpoint_dir(run, profile)
-    try:  # only a checkpoint of this very run is resumed by a retraining
-        waiting = json.loads((retraining / STATE_FILE).read_text()).get("key") == key
-    except (OSError, ValueError, AttributeError):
-        waiting = False
-    if waiting:
-        print(f"An interrupted retraining of it is kept in {relative(retraining)}: --force resumes it.")
-    return result
+
+
+def retraining_note(model, run, profile, key, settings, parts, found):
+    """What a cell prints before it trains a run that no kept run matches: what differs from the kept
+    run (the first of ``found``, ``(path, result)`` pairs: the committed one if there is one), how
+    long the training will take, how to stop it and how to get a quick version."""
+    path, kept = found[0]
+    if "run_key" not in kept:
+        lines = [f"Training {run}: the stored run {relative(path)} was not kept (an older run)."]
+    else:
+        changes = differences(kept, settings, parts)
+        if not isinstance(kept.get("key_parts"), dict) and _layer_shapes_differ(model, weights_beside(path)):
+            changes.append("the model's layers differ (their weights have other shapes)")
+        if not changes:
+            changes = [
+                "its settings are the same, so the model's layers, the optimizer, the loss, the data "
+                "or the training code differ"
+            ]
+        what = "; ".join(changes)
+        lines = [f"Training {run}: this run differs from the kept one ({relative(path)}): {what}."]
+    device = system.device()
+    timed = [r for _, r in found if r.get("device") == device and r.get("epoch_time_s")]
+    done = _checkpointed_epochs(checkpoint_dir(run, profile, key), key)
+    estimate = training_estimate(timed[0] if timed else kept, settings, done, device)
+    if estimate:
+        lines.append(estimate)
+    lines.append(
+        "Interrupt the kernel (■) to stop it: this cell then resumes from its last finished epoch, and "
+        'undoing the edit loads the kept run again in seconds. A quick version: PROFILE = "quick" in the '
+        "notebook's parameters cell (a few epochs on small data), or make lab PROFILE=quick."
+    )
+    return "\n".join(lines)
+
+
+def _write_json(path, result):
+    """Replace ``path`` with ``result`` as JSON, whole (a crash leaves the old file or the new one)."""
+    tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
+    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.replace(path)
+
+
+def _make_current(run, profile, source):
+    """In a kernel run by hand, make the kept run in ``source`` (a result file) the one this kernel's
+    notebooks read for ``run`` (``results.read_result``, ``paths.stored``): this kernel's
+    ``results/<run>.<profile>.json`` and its weights become a copy of that variant, or are removed when
+    ``source`` is the committed run. What they held is kept as its own variant first."""
+    current = output_dir("results", profile) / f"{run}.{profile.name}.json"
+    if source == current:
+        return
+    if current.exists() and not _set_aside(run, profile, current):
+        return  # an older run without a key: left where it is
+    if source.parent.parent != output_root(profile):  # the committed run: nothing shadows it now
+        return
+    weights = weights_beside(current)
+    tmp = weights.with_name(f"tmp-{os.getpid()}.{weights.name}")
+    shutil.copyfile(weights_beside(source), tmp)
+    tmp.replace(weights)
+    _write_json(current, json.loads(source.read_text()))
+
+
+def _set_aside(run, profile, current):
+    """Keep the run in ``current`` as its variant (unless that variant is kept already), then remove
+    ``current`` and its weights; ``False`` (nothing removed) for a result without a run key."""
+    try:
+        result = json.loads(current.read_text())
+        key = result["run_key"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    variant = current.with_name(f"{variant_stem(run, key, profile)}.json")
+    weights = weights_beside(current)
+    if not variant.exists() and weights.exists():
+        weights.replace(weights_beside(variant))
+        result["weights"] = str(relative(weights_beside(variant)))
+        _write_json(variant, result)
+    weights.unlink(missing_ok=True)
+    current.unlink()
+    return True
 
 
 def save_model_weights(model, path):
@@ -189,13 +439,28 @@ def save_model_weights(model, path):
 
 
 def keep(model, result, profile):
-    """Save the finished run's weights, then its result (which names them): the result is the commit."""
-    path = trained_weights_path(result["run"], profile)
+    """Save the finished run's weights, then its result (which names them): the result is the commit.
+
+    A kernel run by hand keeps it as a variant under its key (``paths.variant_stem``), which becomes
+    the run this kernel's notebooks read (``_make_current``); the main job and the quick profile write
+    ``<run>.<profile>``."""
+    run = result["run"]
+    variant = keeps_variants(profile)
+    if variant:
+        stem = variant_stem(run, result["run_key"], profile)
+        path = output_dir("models", profile) / f"{stem}.weights.h5"
+    else:
+        path = trained_weights_path(run, profile)
     tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
     save_model_weights(model, tmp)
     tmp.replace(path)
     result["weights"] = str(relative(path))
-    return write_result(result)
+    if not variant:
+        return write_result(result)
+    written = output_dir("results", profile) / f"{stem}.json"
+    _write_json(written, result)
+    _make_current(run, profile, written)
+    return written
 
 
 class EpochLine(keras.callbacks.Callback):
@@ -279,17 +544,18 @@ class EpochEnd(EpochLine):
 
 
 class StepProgress(keras.callbacks.Callback):
-    """Progress within an epoch: in Jupyter one line updated in place (``epoch 3/40 ▕███▌    ▏
-    12,000/25,000 mini-batches · 61 s · about 60 s left``) and cleared at the end, so a saved
-    notebook keeps only the epoch lines; elsewhere (a log) the same line every ``log_every`` seconds."""
+    """Progress within an epoch and to the end of the run: in Jupyter one line updated in place
+    (``epoch 3/60 ▕███▌    ▏ 2,500/5,000 mini-batches · 6 s · about 6 s left in this epoch, 11 min
+    until all 60 epochs are done``) and cleared at the end or at an interrupt, so a saved notebook
+    keeps only the epoch lines; elsewhere (a log) the same line every ``log_every`` seconds."""
 
     def __init__(self, steps, epochs, log_every=60.0, clock=time.monotonic):
         super().__init__()
         self.steps, self.epochs, self.log_every, self.clock = steps, epochs, log_every, clock
-        self.display = None
+        self.display, self.run_started = None, None
 
     def on_train_begin(self, logs=None):
-        if "ipykernel" in sys.modules:
+        if in_jupyter():
             from IPython.display import display
 
             self.display = display({"text/plain": ""}, raw=True, display_id=True)
@@ -297,30 +563,75 @@ class StepProgress(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self.started = epoch + 1, self.clock()
         self.shown = self.started
+        if self.run_started is None:  # the first epoch of this call (a resumed run starts later)
+            self.run_started, self.first_epoch = self.started, self.epoch
 
     def on_train_batch_end(self, batch, logs=None):
         now = self.clock()
         if self.display is None and now - self.shown < self.log_every:
             return
         self.shown = now
-        line = self.line(batch + 1, now - self.started)
+        line = self.line(batch + 1, now - self.started, now - self.run_started)
         if self.display is not None:
             self.display.update({"text/plain": line}, raw=True)
         else:
             print(line, flush=True)
 
     def on_train_end(self, logs=None):
+        self.clear()
+
+    def clear(self):
+        """Empty the line in Jupyter (at the end, or when the training is interrupted)."""
         if self.display is not None:
             self.display.update({"text/plain": ""}, raw=True)
 
-    def line(self, done, seconds):
+    def line(self, done, seconds, run_seconds=None):
+        """The line after ``done`` mini-batches of the epoch, ``seconds`` into it and ``run_seconds``
+        into this call's training (the epoch's time if not given)."""
         width, fraction = 20, done / self.steps
         filled = "█" * int(width * fraction)
-        left = f" · about {seconds / fraction - seconds:.0f} s left" if 0 < fraction < 1 else ""
+        run_seconds = seconds if run_seconds is None else run_seconds
+        left = []
+        if 0 < fraction < 1:
+            left.append(f"{duration(seconds / fraction - seconds)} left in this epoch")
+        steps_done = (self.epoch - self.first_epoch) * self.steps + done
+        steps_left = (self.epochs - self.epoch + 1) * self.steps - done
+        if self.epoch < self.epochs and steps_done:
+            left.append(
+                f"{duration(run_seconds / steps_done * steps_left)} until all {self.epochs} epochs are done"
+            )
         return (
             f"epoch {self.epoch}/{self.epochs} ▕{filled:<{width}}▏ {done:,}/{self.steps:,} mini-batches "
-            f"· {seconds:.0f} s{left}"
+            f"· {seconds:.0f} s" + (f" · about {', '.join(left)}" if left else "")
         )
+
+
+def in_jupyter():
+    """Whether this code runs in a Jupyter kernel (a notebook, or papermill's kernels): IPython's shell
+    of an ipykernel (a process that merely imported ipykernel, as pytest's plugins do, is not one)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """A training interrupted in a Jupyter kernel. IPython shows its one line instead of a traceback
+    (``_render_traceback_``, its hook for exceptions that format themselves) and the cell stops, as
+    does Run All. A ``KeyboardInterrupt``: whatever stops on one stops on it."""
+
+    def _render_traceback_(self):
+        return [str(self)]
+
+
+def _interrupted(line):
+    """Say that a training was interrupted, in ``line``: in Jupyter by raising ``TrainingInterrupted``
+    (the cell's one line); elsewhere by printing it (the caller re-raises the ``KeyboardInterrupt``,
+    on which ``python -m lab run`` says how to continue)."""
+    if in_jupyter():
+        raise TrainingInterrupted(line) from None
+    print(line, flush=True)
 
 
 class CheckpointError(Exception):
@@ -457,12 +768,14 @@ def fit(
         settings["shuffle"] = True
     if measure_train:
         settings["measure_train"] = True
-    key = fingerprint(model, optimizer, loss, settings | {"data": data_digest(train, val, test)})
+    data = data_digest(train, val, test)
+    key = fingerprint(model, optimizer, loss, settings | {"data": data})
+    parts = key_parts(model, optimizer, loss, data)
     if profile.reuses_kept_runs():
-        kept = kept_run(model, run, profile, key)
+        kept = kept_run(model, run, profile, key, settings, parts)
         if kept is not None:
             return kept
-    directory = checkpoint_dir(run, profile)
+    directory = checkpoint_dir(run, profile, key)
     with exclusive(directory, run):
         history = _train(model, run, profile, settings, key, directory, (train, val, test), measure_train)
         epoch, test_acc = reported_test_accuracy(
@@ -479,6 +792,7 @@ def fit(
             **history,
             "wall_time_s": sum(history["epoch_time_s"]),
             **system.provenance(),
+            "key_parts": parts,
             "run_key": key,
         }
         path = keep(model, result, profile)
@@ -521,13 +835,14 @@ def _train(model, run, profile, settings, key, directory, data, measure_train):
             callbacks=[progress, callback],
         )
     except KeyboardInterrupt:
+        progress.clear()
         if callback.saved:
-            print(
+            _interrupted(
                 f"Interrupted; the checkpoint {relative(directory)} holds epoch {callback.saved} of "
                 f"{epochs}: run the same code again to resume from there."
             )
         else:
-            print(
+            _interrupted(
                 f"Interrupted before epoch 1 of {epochs} was saved: no checkpoint; "
                 "running the same code again starts from the first epoch."
             )
@@ -593,9 +908,11 @@ def train_autoencoder(
             "loss": "mse",
         },
     }
-    key = fingerprint(model, optimizer, "mse", settings | {"data": data_digest((train,), (test,))})
+    data = data_digest((train,), (test,))
+    key = fingerprint(model, optimizer, "mse", settings | {"data": data})
+    parts = key_parts(model, optimizer, "mse", data)
     if profile.reuses_kept_runs():
-        kept = kept_run(model, run, profile, key)
+        kept = kept_run(model, run, profile, key, settings, parts)
         if kept is not None:
             return kept
     print(
@@ -603,16 +920,25 @@ def train_autoencoder(
         f"batch {batch_size}, Adam {learning_rate}, on {system.device()}."
     )
     line = EpochLine(epochs, {"loss (MSE)": "loss", "test MSE": "val_loss"})
-    history = model.fit(
-        train,
-        train,
-        batch_size=batch_size,
-        epochs=epochs,
-        shuffle=True,
-        validation_data=(test, test),
-        verbose=0,
-        callbacks=[StepProgress(steps, epochs), line],
-    ).history
+    progress = StepProgress(steps, epochs)
+    try:
+        history = model.fit(
+            train,
+            train,
+            batch_size=batch_size,
+            epochs=epochs,
+            shuffle=True,
+            validation_data=(test, test),
+            verbose=0,
+            callbacks=[progress, line],
+        ).history
+    except KeyboardInterrupt:
+        progress.clear()
+        _interrupted(
+            f"Interrupted after epoch {len(line.times)} of {epochs}: {run} keeps no checkpoint, so "
+            "running the same code again trains it from the first epoch."
+        )
+        raise
     result = {
         **settings,
         "run": run,
@@ -624,6 +950,7 @@ def train_autoencoder(
         "epoch_time_s": line.times,
         "wall_time_s": sum(line.times),
         **system.provenance(),
+        "key_parts": parts,
         "run_key": key,
     }
     path = keep(model, result, profile)

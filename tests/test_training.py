@@ -261,18 +261,25 @@ def test_quick_runs_never_reuse(tiny_data, fits):
 
 
 @pytest.mark.parametrize(
-    "change",
-    [{"lr": 0.05}, {"data": "shifted"}],
-    ids=["learning rate", "training data"],
+    "change, said",
+    [
+        ({"lr": 0.05}, "optimizer learning_rate 0.1 → 0.05"),
+        ({"data": "shifted"}, "the training, validation or test images differ"),
+        ({"hidden": 8}, "the model's layers differ"),
+    ],
+    ids=["learning rate", "training data", "layers"],
 )
-def test_another_setting_or_other_data_retrains(tiny_data, change, capsys, fits):
+def test_another_setting_or_other_data_retrains_and_says_what_differs(tiny_data, change, said, capsys, fits):
     full_run(tiny_data)
+    capsys.readouterr()
     if change.get("data"):
         (x, y), val, test = tiny_data
         change = {"data": ((x[::-1], y[::-1]), val, test)}
     model, _ = full_run(tiny_data, **change)
     assert fits[-1] is model and len(fits) == 2
-    assert "other settings or code" in capsys.readouterr().out
+    first = capsys.readouterr().out.splitlines()[0]
+    kept = "results/unit-test-kept.full.json"
+    assert first == f"Training unit-test-kept: this run differs from the kept one ({kept}): {said}."
 
 
 def test_retrain_variable_trains_again(tiny_data, monkeypatch, fits):
@@ -380,8 +387,11 @@ def test_a_kernel_run_by_hand_writes_beside_the_committed_files_and_reads_them(
     _, loaded = full_run(tiny_data)
     assert loaded == committed and len(fits) == 1
     _, other = full_run(tiny_data, lr=0.05)  # trained by hand: kept apart from the committed files
-    assert other["weights"] == ".interactive/models/unit-test-kept.full.weights.h5"
-    assert (isolated_outputs / ".interactive" / "results" / "unit-test-kept.full.json").exists()
+    stem = f"unit-test-kept.{other['run_key']}.full"
+    assert other["weights"] == f".interactive/models/{stem}.weights.h5"
+    assert json.loads((isolated_outputs / ".interactive" / "results" / f"{stem}.json").read_text()) == other
+    current = isolated_outputs / ".interactive" / "results" / "unit-test-kept.full.json"
+    assert json.loads(current.read_text()) == other  # what this kernel's other notebooks read
     assert json.loads((isolated_outputs / "results" / "unit-test-kept.full.json").read_text()) == committed
     _, again = full_run(tiny_data, lr=0.05)
     assert again == other and len(fits) == 2  # this kernel's own run is kept too
@@ -404,8 +414,14 @@ def test_step_progress_updates_one_line_in_jupyter_and_clears_it(monkeypatch):
     progress.on_train_batch_end(999)
     progress.on_train_end()
     first, second, last = progress.display.shown
-    assert first == "epoch 2/3 ▕██████████          ▏ 500/1,000 mini-batches · 30 s · about 30 s left"
-    assert second.startswith("epoch 2/3 ▕████████████████████▏ 1,000/1,000") and "left" not in second
+    assert first == (
+        "epoch 2/3 ▕██████████          ▏ 500/1,000 mini-batches · 30 s · "
+        "about 30 s left in this epoch, 1 min 30 s until all 3 epochs are done"
+    )
+    assert second == (
+        "epoch 2/3 ▕████████████████████▏ 1,000/1,000 mini-batches · 60 s · "
+        "about 1 min 00 s until all 3 epochs are done"
+    )
     assert last == ""
 
 
@@ -417,7 +433,7 @@ def test_step_progress_in_a_log_prints_a_line_at_most_every_minute(capsys):
         progress.on_train_batch_end(batch)
     assert (
         capsys.readouterr().out
-        == "epoch 1/1 ▕████████████        ▏ 60/100 mini-batches · 61 s · about 41 s left\n"
+        == "epoch 1/1 ▕████████████        ▏ 60/100 mini-batches · 61 s · about 41 s left in this epoch\n"
     )
 
 
@@ -469,3 +485,211 @@ def test_a_killed_save_of_a_kept_run_leaves_no_untracked_file(tiny_data):
     assert written == ["unit-test-kept.full.weights.h5", "unit-test-kept.full.json"]
     for folder, name in (("models", written[0]), ("results", written[1])):
         assert git_ignores(f"{folder}/tmp-123.{name}") and not git_ignores(f"{folder}/{name}")
+
+
+def test_the_progress_line_counts_the_time_left_to_the_end_of_the_run_from_its_first_epoch():
+    """Resumed at epoch 3 of 10: 8 epochs of 100 mini-batches to go; the evaluation between epochs
+    (here 10 s) is part of the rate."""
+    clock = iter([0.0, 60.0, 110.0, 140.0]).__next__
+    progress = training.StepProgress(steps=100, epochs=10, clock=clock)
+    progress.display = FakeDisplay()
+    progress.on_epoch_begin(2)
+    progress.on_train_batch_end(49)  # 50 mini-batches in 60 s: 750 left at 1.2 s
+    progress.on_epoch_begin(3)  # at 110 s: epoch 3 and its evaluation took 110 s
+    progress.on_train_batch_end(29)  # 130 mini-batches in 140 s; 670 left
+    first, second = progress.display.shown
+    assert first.endswith("· 60 s · about 1 min 00 s left in this epoch, 15 min until all 10 epochs are done")
+    assert second.startswith("epoch 4/10 ") and second.endswith(
+        "· 30 s · about 1 min 10 s left in this epoch, 12 min until all 10 epochs are done"
+    )
+
+
+def sgd_run(tiny_data, eta=0.1, epochs=2, hidden=16):
+    """A network3 run in the full profile (its hyperparameters recorded), outputs isolated per test."""
+    train, val, test = tiny_data
+    set_seed(0)
+    model = models.network3(models.fully_connected(hidden), models.softmax(2))
+    result = training.network3_sgd(
+        model,
+        "unit-test-kept",
+        train=train,
+        val=val,
+        test=test,
+        epochs=epochs,
+        eta=eta,
+        seed=0,
+        profile="full",
+    )
+    return model, result
+
+
+def test_an_edited_cell_says_what_differs_how_long_it_trains_and_how_to_get_a_quick_version(
+    tiny_data, monkeypatch, capsys, fits
+):
+    _, committed = sgd_run(tiny_data, eta=0.1)  # the main job
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)  # a student's kernel
+    capsys.readouterr()
+    sgd_run(tiny_data, eta=0.05, epochs=6)
+    said, estimate, how = capsys.readouterr().out.splitlines()[:3]
+    assert said == (
+        "Training unit-test-kept: this run differs from the kept one (results/unit-test-kept.full.json): "
+        "epochs 2 → 6; eta 0.1 → 0.05."
+    )
+    per_epoch = sum(committed["epoch_time_s"]) / 2
+    assert estimate == (
+        f"It trains 6 epochs: about {training.duration(6 * per_epoch)} ({6} × {per_epoch:.1f} s per epoch, "
+        "the kept run's time on this machine)."
+    )
+    assert 'PROFILE = "quick"' in how and "make lab PROFILE=quick" in how and "Interrupt the kernel" in how
+    assert len(fits) == 2
+
+
+def test_the_estimate_scales_the_kept_epoch_time_and_says_where_it_was_measured():
+    kept = {
+        "epoch_time_s": [10.0, 12.0],
+        "n_train": 50_000,
+        "batch_size": 10,
+        "device": "CPU: A (1 of 2 cores)",
+    }
+    settings = {"n_train": 50_000, "epochs": 60, "batch_size": 10}
+    here = training.training_estimate(kept, settings, device="CPU: A (1 of 2 cores)")
+    assert (
+        here
+        == "It trains 60 epochs: about 11 min (60 × 11.0 s per epoch, the kept run's time on this machine)."
+    )
+    elsewhere = training.training_estimate(kept, settings | {"n_train": 25_000}, done=20, device="CPU: B")
+    assert elsewhere == (
+        "It trains 40 epochs, resuming after epoch 20: about 3 min 40 s (40 × 5.5 s per epoch, "
+        "the kept run's time on CPU: A (1 of 2 cores); this machine is CPU: B)."
+    )
+    assert "a rough guess" in training.training_estimate(kept, settings | {"batch_size": 20}, device="CPU: B")
+
+
+def test_a_run_kept_before_key_parts_still_names_other_layers(tiny_data, isolated_outputs, capsys):
+    """The committed results carry no key_parts: other weight shapes are found in the kept weights."""
+    _, committed = sgd_run(tiny_data)
+    path = isolated_outputs / "results" / "unit-test-kept.full.json"
+    path.write_text(json.dumps({k: v for k, v in committed.items() if k != "key_parts"}))
+    capsys.readouterr()
+    sgd_run(tiny_data, hidden=8)
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[0]
+        .endswith(": the model's layers differ (their weights have other shapes).")
+    )
+
+
+def test_each_variant_a_student_trains_and_the_committed_run_load_again_by_their_key(
+    tiny_data, isolated_outputs, monkeypatch, capsys, fits
+):
+    """The edit (eta 0.1 → 0.05), its undo and the edit again: each trains once, then loads."""
+    _, committed = sgd_run(tiny_data, eta=0.1)  # the main job's, committed
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)  # a student's kernel
+    interactive = isolated_outputs / ".interactive"
+    _, edited = sgd_run(tiny_data, eta=0.05)
+    _, other = sgd_run(tiny_data, eta=0.2)
+    assert len(fits) == 3
+    capsys.readouterr()
+    for eta, expected in ((0.1, committed), (0.05, edited), (0.2, other), (0.1, committed)):
+        _, again = sgd_run(tiny_data, eta=eta)
+        assert again == expected and len(fits) == 3
+        out = capsys.readouterr().out
+        assert out.startswith("Loaded unit-test-kept (full)") and "no training" in out
+        # the run this kernel's other notebooks read (results.read_result, paths.stored) is the one loaded
+        assert json.loads(paths.stored("results", "unit-test-kept.full.json", "full").read_text()) == expected
+        weights = paths.stored("models", "unit-test-kept.full.weights.h5", "full")
+        assert weights.read_bytes() == (isolated_outputs / expected["weights"]).read_bytes()
+    variants = sorted(p.name for p in (interactive / "results").glob("unit-test-kept.*.full.json"))
+    assert variants == sorted(f"unit-test-kept.{r['run_key']}.full.json" for r in (edited, other))
+    assert json.loads((isolated_outputs / "results" / "unit-test-kept.full.json").read_text()) == committed
+
+
+def test_a_variant_kept_by_an_older_kernel_is_set_aside_not_lost(
+    tiny_data, isolated_outputs, monkeypatch, fits
+):
+    """Before variants had their own names, a kernel kept its run as .interactive/results/<run>.full.json."""
+    _, committed = sgd_run(tiny_data, eta=0.1)
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)
+    _, edited = sgd_run(tiny_data, eta=0.05)
+    interactive = isolated_outputs / ".interactive"
+    stem = f"unit-test-kept.{edited['run_key']}.full"
+    for folder, suffix in (("results", ".json"), ("models", ".weights.h5")):  # as an older kernel left it
+        (interactive / folder / f"{stem}{suffix}").unlink()
+    sgd_run(tiny_data, eta=0.1)  # the committed run becomes the current one: the older run is set aside
+    assert not (interactive / "results" / "unit-test-kept.full.json").exists()
+    _, again = sgd_run(tiny_data, eta=0.05)
+    assert len(fits) == 2 and again["run_key"] == edited["run_key"]
+    assert again["test_accuracy"] == edited["test_accuracy"]
+
+
+def test_each_variant_resumes_its_own_checkpoint(tiny_data, isolated_outputs, monkeypatch, capsys):
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)
+    save = interrupt_at_epoch(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        sgd_run(tiny_data, eta=0.05, epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        sgd_run(tiny_data, eta=0.2, epochs=3)
+    monkeypatch.setattr(training.EpochEnd, "save", save)
+    capsys.readouterr()
+    _, result = sgd_run(tiny_data, eta=0.05, epochs=3)
+    assert "Resuming unit-test-kept (full) after epoch 1 of 3" in capsys.readouterr().out
+    assert len(result["epoch_loss"]) == 3
+    (left,) = [p for p in (isolated_outputs / ".interactive" / "checkpoints").iterdir() if p.is_dir()]
+    assert json.loads((left / STATE).read_text())["epoch"] == 1  # eta 0.2's, waiting
+
+
+INTERRUPTED_NOTEBOOK = """
+import os, signal
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from lib import models, paths, training
+
+paths.ROOT = Path({root!r})
+paths.QUICK_ROOT = paths.ROOT / ".quick"
+rng = np.random.default_rng(0)
+x = rng.random((400, 28, 28, 1), dtype=np.float32)
+y = (x[:, :14].mean(axis=(1, 2, 3)) > x[:, 14:].mean(axis=(1, 2, 3))).astype(np.int32)
+save = training.EpochEnd.save
+
+
+def save_then_interrupt(self):
+    save(self)
+    if len(self.history["epoch_loss"]) == 1:
+        os.kill(os.getpid(), signal.SIGINT)  # what the kernel's stop button (■) sends
+
+
+training.EpochEnd.save = save_then_interrupt
+"""
+
+INTERRUPTED_CELL = """
+model = models.network3(models.fully_connected(16), models.softmax(2))
+training.fit(
+    model, "unit-test", train=(x[:300], y[:300]), val=(x[300:350], y[300:350]), test=(x[350:], y[350:]),
+    epochs=3, batch_size=10, optimizer=keras.optimizers.SGD(0.1), seed=0, profile="quick",
+)
+"""
+
+
+def test_an_interrupted_training_in_a_notebook_shows_one_line_and_stops_the_cells(isolated_outputs):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = [INTERRUPTED_NOTEBOOK.format(root=str(isolated_outputs)), INTERRUPTED_CELL, "print('after')"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=600)
+    with pytest.raises(nbclient.exceptions.CellExecutionError):
+        client.execute()
+    outputs = nb.cells[1].outputs
+    (error,) = [o for o in outputs if o.output_type == "error"]
+    line = (
+        "Interrupted; the checkpoint .quick/checkpoints/unit-test holds epoch 1 of 3: "
+        "run the same code again to resume from there."
+    )
+    assert error.ename == "TrainingInterrupted" and error.traceback == [line]
+    shown = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in outputs[:-1])
+    assert shown.startswith("Training unit-test (quick)") and "Epoch   1/3" in shown
+    assert "mini-batches" not in shown and "Traceback" not in shown  # the progress line is cleared
+    assert "Interrupted" not in shown and outputs[-1] is error  # said once, last, in the error's line
+    assert nb.cells[2].outputs == []  # as with Run All, the next cells do not run
