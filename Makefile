@@ -5,10 +5,10 @@
 #              TensorFlow, then on JAX (installs requirements-jax.txt)
 # make bench : training samples/s of ours, Keras defaults and PyTorch (installs requirements-backends.txt)
 # make lab   : set up .venv and open JupyterLab on notebooks/ (PROFILE=full by default: the kept networks
-#              of models/ are loaded, not trained; PROFILE=quick trains small versions in seconds). It serves
-#              the working copy .interactive/notebooks/ (jupyter/jupyter_server_config.py): a save keeps the
-#              student's copy there, never a committed file; autosave is off. LAB_ARGS="--port 8890 --no-browser"
-#              passes options to JupyterLab; it runs as root too (classroom containers).
+#              of models/ are loaded, not trained; PROFILE=quick trains small versions in seconds). It
+#              serves the working copy .interactive/notebooks/ (jupyter/jupyter_server_config.py): a save
+#              keeps the student's copy there, never a committed file; autosave is off. It runs as root
+#              too (classroom containers); LAB_ARGS="--port 8890 --no-browser" passes options to JupyterLab.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= full
