@@ -9,6 +9,11 @@ by (1 - p) at inference, which is Keras' (inverted) ``Dropout`` followed by ``Re
 
 The Softmax layer outputs logits: the softmax itself is part of the loss (``from_logits=True``) and
 the predicted class is the arg-max either way.
+
+Where each piece is taught: every notebook writes the piece it first uses in plain Keras and checks
+that it builds exactly what these builders build (layer classes, configurations, weight shapes and,
+seeded alike, the initial weights): ``fully_connected``, ``softmax`` and ``network3`` in notebook 01,
+``conv_pool`` and ``BiasActivation`` in 02, ``l2_factor`` in 03, dropout (``p_dropout``) in 05.
 """
 
 import math
@@ -20,7 +25,7 @@ IMAGE_SHAPE = (28, 28, 1)
 
 
 def l2_factor(lmbda, batch_size, n_train):
-    """Keras L2 coefficient that reproduces network3's weight decay.
+    """Keras L2 coefficient that reproduces network3's weight decay (taught in notebook 03).
 
     network3 adds 0.5·λ·Σ‖W‖² / num_training_batches to the mean mini-batch cost, with
     num_training_batches = n_train / batch_size; Keras' ``L2(c)`` adds c·Σ‖W‖², so c = λ·m / (2n).
@@ -37,6 +42,7 @@ def _l2(coefficient):
 
 
 def _input_dropout(p_dropout):
+    """network3's dropout of a layer's input: ``Dropout``, then ``Rescaling(1 - p)`` (notebook 05)."""
     if not p_dropout:
         return []
     return [layers.Dropout(p_dropout), layers.Rescaling(1.0 - p_dropout)]
@@ -44,7 +50,8 @@ def _input_dropout(p_dropout):
 
 @keras.saving.register_keras_serializable(package="lib")
 class BiasActivation(layers.Layer):
-    """A per-channel bias, initialised from N(0, 1), followed by an activation."""
+    """A per-channel bias, initialised from N(0, 1), followed by an activation: the end of network3's
+    ConvPool layer, after the pool (taught in notebook 02)."""
 
     def __init__(self, activation="sigmoid", **kwargs):
         super().__init__(**kwargs)
@@ -98,7 +105,8 @@ POOLS = {"keras": layers.MaxPooling2D, "theano": TheanoMaxPooling2D}
 
 
 def conv_pool(filters, kernel_size=5, pool_size=2, activation="sigmoid", l2=0.0, pool="keras"):
-    """network3's ConvPoolLayer: valid convolution, max-pool, then bias and activation.
+    """network3's ConvPoolLayer: valid convolution, max-pool, then bias and activation (taught in
+    notebook 02).
 
     ``pool``: ``"keras"`` (``MaxPooling2D``) or ``"theano"`` (``TheanoMaxPooling2D``), which differ
     only in the gradient at tied maxima.
@@ -119,7 +127,8 @@ def conv_pool(filters, kernel_size=5, pool_size=2, activation="sigmoid", l2=0.0,
 
 
 def fully_connected(units, activation="sigmoid", p_dropout=0.0, l2=0.0):
-    """network3's FullyConnectedLayer, with optional dropout on its input."""
+    """network3's FullyConnectedLayer (taught in notebook 01), with optional dropout on its input
+    (notebook 05) and L2 on its weights (notebook 03)."""
     return [
         *_input_dropout(p_dropout),
         layers.Dense(
@@ -133,7 +142,8 @@ def fully_connected(units, activation="sigmoid", p_dropout=0.0, l2=0.0):
 
 
 def softmax(units=10, p_dropout=0.0, l2=0.0):
-    """network3's SoftmaxLayer (zero-initialised; outputs logits), with optional input dropout."""
+    """network3's SoftmaxLayer (zero-initialised; outputs logits; taught in notebook 01), with optional
+    input dropout (notebook 05)."""
     return [
         *_input_dropout(p_dropout),
         layers.Dense(
@@ -149,7 +159,7 @@ def softmax(units=10, p_dropout=0.0, l2=0.0):
 def network3(*blocks, name=None):
     """Stack network3 blocks (lists of layers) on a 28×28×1 image input.
 
-    A ``Flatten`` is inserted before the first block that is not convolutional.
+    A ``Flatten`` is inserted before the first block that is not convolutional. Taught in notebook 01.
     """
     model = keras.Sequential([keras.Input(IMAGE_SHAPE)], name=name)
     spatial = True
