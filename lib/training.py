@@ -226,6 +226,8 @@ def kept_run(model, run, profile, key, settings=None, parts=None):
         print(retraining_note(model, run, profile, key, settings, parts, found))
     elif found:
         print(f"Training {run}: the stored run {relative(found[0][0])} has other settings or code.")
+    elif settings is not None and (note := new_run_note(run, profile, key, settings)):
+        print(note)
     return None
 
 
@@ -325,10 +327,10 @@ def duration(seconds):
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def training_estimate(kept, settings, done=0, device=None):
-    """How long training ``settings`` takes, from the kept run ``kept``'s epoch times: their mean,
-    scaled by the number of training images, times the epochs left after ``done``. One sentence, or
-    ``None`` when ``kept`` recorded no epoch times."""
+def training_estimate(kept, settings, done=0, device=None, of="the kept run"):
+    """How long training ``settings`` takes, from the kept run ``kept``'s epoch times (``of`` names
+    it): their mean, scaled by the number of training images, times the epochs left after ``done``.
+    One sentence, or ``None`` when ``kept`` recorded no epoch times."""
     times = kept.get("epoch_time_s") or []
     if not times:
         return None
@@ -336,9 +338,9 @@ def training_estimate(kept, settings, done=0, device=None):
     left = settings["epochs"] - done
     device = device or system.device()
     if kept.get("device") == device:
-        where = "the kept run's time on this machine"
+        where = f"as {of} took on this machine"
     else:
-        where = f"the kept run's time on {kept.get('device')}; this machine is {device}"
+        where = f"as {of} took on {kept.get('device')}; this machine is {device}"
     if kept.get("batch_size") != settings["batch_size"]:
         where += "; a rough guess, as the batch size differs"
     resumed = f", resuming after epoch {done}" if done else ""
@@ -370,14 +372,37 @@ def retraining_note(model, run, profile, key, settings, parts, found):
     timed = [r for _, r in found if r.get("device") == device and r.get("epoch_time_s")]
     done = _checkpointed_epochs(checkpoint_dir(run, profile, key), key)
     estimate = training_estimate(timed[0] if timed else kept, settings, done, device)
-    if estimate:
-        lines.append(estimate)
-    lines.append(
-        "Interrupt the kernel (■) to stop it: this cell then resumes from its last finished epoch, and "
-        'undoing the edit loads the kept run again in seconds. A quick version: PROFILE = "quick" in the '
-        "notebook's parameters cell (a few epochs on small data), or make lab PROFILE=quick."
+    return "\n".join([*lines, *([estimate] if estimate else []), _advice(undo=True)])
+
+
+def new_run_note(run, profile, key, settings):
+    """What a cell prints before it trains a run of which nothing is kept yet, another seed of an
+    experiment whose run is kept: how long the training will take by that run's epoch times, how to
+    stop it and how to get a quick version; ``None`` without such a run."""
+    experiment = settings["experiment"]
+    if run == experiment:
+        return None
+    device, kept = system.device(), []
+    for path in kept_files(experiment, profile):
+        with contextlib.suppress(ResultError):
+            if (result := load_result(path)).get("epoch_time_s"):
+                kept.append(result)
+    if not kept:
+        return None
+    here = [r for r in kept if r.get("device") == device]
+    done = _checkpointed_epochs(checkpoint_dir(run, profile, key), key)
+    estimate = training_estimate((here or kept)[0], settings, done, device, of=f"{experiment}'s kept run")
+    return "\n".join([f"Training {run}: no run of it is kept yet.", estimate, _advice(undo=False)])
+
+
+def _advice(undo):
+    """How to stop a training, and to get a quick version."""
+    undone = ", and undoing the edit loads the kept run again in seconds" if undo else ""
+    return (
+        f"Interrupt the kernel (■) to stop it: this cell then resumes from its last finished epoch{undone}. "
+        'A quick version: PROFILE = "quick" in the notebook\'s parameters cell (a few epochs on small data), '
+        "or make lab PROFILE=quick."
     )
-    return "\n".join(lines)
 
 
 def _write_json(path, result):

@@ -538,9 +538,25 @@ def test_an_edited_cell_says_what_differs_how_long_it_trains_and_how_to_get_a_qu
     per_epoch = sum(committed["epoch_time_s"]) / 2
     assert estimate == (
         f"It trains 6 epochs: about {training.duration(6 * per_epoch)} ({6} × {per_epoch:.1f} s per epoch, "
-        "the kept run's time on this machine)."
+        "as the kept run took on this machine)."
     )
     assert 'PROFILE = "quick"' in how and "make lab PROFILE=quick" in how and "Interrupt the kernel" in how
+    assert len(fits) == 2
+
+
+def test_another_seed_with_no_kept_run_says_how_long_it_trains_by_the_seed_0_run(tiny_data, capsys, fits):
+    """The notebooks train seeds 0-2; a seed not kept yet trains, and says so with its cost first."""
+    _, first = full_run(tiny_data, seed=0)
+    capsys.readouterr()
+    full_run(tiny_data, seed=1)
+    said, estimate, how = capsys.readouterr().out.splitlines()[:3]
+    per_epoch = sum(first["epoch_time_s"]) / 2
+    assert said == "Training unit-test-kept-seed1: no run of it is kept yet."
+    assert estimate == (
+        f"It trains 2 epochs: about {training.duration(2 * per_epoch)} (2 × {per_epoch:.1f} s per epoch, "
+        "as unit-test-kept's kept run took on this machine)."
+    )
+    assert how.startswith("Interrupt the kernel (■) to stop it") and "undoing" not in how
     assert len(fits) == 2
 
 
@@ -555,12 +571,12 @@ def test_the_estimate_scales_the_kept_epoch_time_and_says_where_it_was_measured(
     here = training.training_estimate(kept, settings, device="CPU: A (1 of 2 cores)")
     assert (
         here
-        == "It trains 60 epochs: about 11 min (60 × 11.0 s per epoch, the kept run's time on this machine)."
+        == "It trains 60 epochs: about 11 min (60 × 11.0 s per epoch, as the kept run took on this machine)."
     )
     elsewhere = training.training_estimate(kept, settings | {"n_train": 25_000}, done=20, device="CPU: B")
     assert elsewhere == (
         "It trains 40 epochs, resuming after epoch 20: about 3 min 40 s (40 × 5.5 s per epoch, "
-        "the kept run's time on CPU: A (1 of 2 cores); this machine is CPU: B)."
+        "as the kept run took on CPU: A (1 of 2 cores); this machine is CPU: B)."
     )
     assert "a rough guess" in training.training_estimate(kept, settings | {"batch_size": 20}, device="CPU: B")
 
