@@ -38,7 +38,7 @@ def train(net, seed, pool, epochs, mnist, log=print):
     """Train net ``net`` (``lab.bench.NETS``) with ``pool`` from seed ``seed``'s initial weights:
     network3's SGD on mini-batches of 10 in fixed order; the validation and test accuracy after each
     epoch."""
-    (x, y), val, test = mnist
+    (x, y), val_set, test_set = mnist
     system.set_seed(seed)
     model = keras_net(net, pool=pool)
     optimizer = keras.optimizers.SGD(NETS[net].eta)
@@ -50,12 +50,12 @@ def train(net, seed, pool, epochs, mnist, log=print):
         loss = model.fit(x, y, batch_size=10, epochs=1, shuffle=False, verbose=0).history["loss"][-1]
         record["epoch_time_s"].append(time.perf_counter() - started)
         record["epoch_loss"].append(float(loss))
-        record["epoch_val_accuracy"].append(training.accuracy(model, *val))
-        record["epoch_test_accuracy"].append(training.accuracy(model, *test))
-        val, test_acc = record["epoch_val_accuracy"][-1], record["epoch_test_accuracy"][-1]
+        val, test = training.accuracy(model, *val_set), training.accuracy(model, *test_set)
+        record["epoch_val_accuracy"].append(val)
+        record["epoch_test_accuracy"].append(test)
         log(
             f"{net} {pool} seed {seed} · epoch {epoch + 1}/{epochs} · loss {loss:.4f} · "
-            f"validation {100 * val:.2f}% · test {100 * test_acc:.2f}% · {record['epoch_time_s'][-1]:.1f} s"
+            f"validation {100 * val:.2f}% · test {100 * test:.2f}% · {record['epoch_time_s'][-1]:.1f} s"
         )
     return record | system.provenance()
 

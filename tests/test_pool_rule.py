@@ -1,6 +1,8 @@
 import fcntl
 import json
 
+import numpy as np
+
 from lab import pool_rule
 
 
@@ -29,3 +31,18 @@ def test_runs_claimed_by_another_process_are_left_to_it_and_the_report_pairs_the
     pool_rule.run_pairs(["relu"], [0, 1], 3, tmp_path, log=lambda _: None)
     report = pool_rule.report(tmp_path, last=2)
     assert "| **2 pairs** |" in report and "+0.10 ± 0.00 (+0.10 to +0.10)" in report
+
+
+def test_train_records_every_epoch_of_a_small_run():
+    rng = np.random.default_rng(0)
+    x, y = rng.random((60, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 60).astype(np.int32)
+    record = pool_rule.train(
+        "relu", 0, "theano", 2, ((x[:40], y[:40]), (x[40:50], y[40:50]), (x[50:], y[50:]))
+    )
+    assert (
+        len(record["epoch_val_accuracy"])
+        == len(record["epoch_test_accuracy"])
+        == len(record["epoch_loss"])
+        == 2
+    )
+    assert record["pool"] == "theano" and record["n_train"] == 40
