@@ -4,9 +4,13 @@
 change since their last successful run; ``python -m lab table`` rebuilds the README's results table
 and the summary figures from ``results/``; ``python -m lab bench`` times training against plain Keras and
 PyTorch.
+
+Nothing here imports a Keras backend at start (``--help`` answers at once), and what TensorFlow's C++
+code writes to the terminal below Python goes to the kernel log, as the kernels' does.
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -20,15 +24,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lab.progress import Progress, duration
-from lab.readme import BENCH_END, BENCH_START, replace_block, update_summary
-from lib import system
+from lib.experiments import EXPERIMENTS
 from lib.paths import MAIN_JOB_VAR, NOTEBOOKS, ROOT, output_dir
 from lib.profiles import PROFILES, RETRAIN_VAR, get_profile
-from lib.results import markdown_table, summary_rows
+from lib.results import ResultError
 
 BACKENDS = ("tensorflow", "jax", "torch")
 STATE_FILE = "runs.json"
 KERNEL_LOG = "kernel.log"  # in .quick/tmp/
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2"}  # TensorFlow's C++ info and warnings, not its errors
+NATIVE_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl::)")
 
 
 def notebooks(directory=NOTEBOOKS):
@@ -104,14 +109,42 @@ def record_run(profile, name, record=None):
 
 
 def probe_device(backend):
-    """The device ``backend`` will train on, asked of a fresh Python; ``None`` and the error if unusable."""
-    env = {**os.environ, "KERAS_BACKEND": backend}
+    """The device ``backend`` will train on, asked of a fresh Python; ``None`` and the error if unusable.
+    TensorFlow's C++ lines stay in that Python's captured output."""
+    env = {**QUIET_TENSORFLOW, **os.environ, "KERAS_BACKEND": backend}
     code = "from lib import system; print(system.device())"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     if done.returncode:
-        lines = done.stderr.strip().splitlines()
+        lines = [line for line in done.stderr.strip().splitlines() if not NATIVE_LOG_LINE.match(line)]
         return None, lines[-1] if lines else f"exit code {done.returncode}"
     return done.stdout.strip().splitlines()[-1], None
+
+
+@contextlib.contextmanager
+def native_stderr_to(log_path):
+    """For the block, send what libraries write below Python to the standard error's file descriptor
+    (TensorFlow's C++ start-up lines: absl, cudart_stub, cuInit) to the file ``log_path``, as a kernel's
+    goes to the kernel log; what Python writes to ``sys.stderr`` (warnings, errors) still reaches the
+    terminal."""
+    try:
+        sys.stderr.flush()
+        python_on_fd2 = sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # a replaced sys.stderr (pytest's, a StringIO)
+        python_on_fd2 = False
+    saved = os.dup(2)
+    replaced = sys.stderr
+    if python_on_fd2:
+        sys.stderr = open(saved, "w", buffering=1, closefd=False, errors="backslashreplace")  # noqa: SIM115
+    with open(log_path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        if python_on_fd2:
+            sys.stderr.close()
+            sys.stderr = replaced
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def execute(notebook, profile, progress=None):
@@ -264,17 +297,37 @@ def run(args, directory=NOTEBOOKS):
 
 
 def finish(args, profile, failed):
-    """The summary after a run (and, in full, the README's table and figures); the exit code."""
+    """The summary after a run (and, in full, the README's tables and figures); the exit code."""
     if args.no_summary:
         return 1 if failed else 0
     try:
+        from lib.results import markdown_table, summary_rows
+
         if profile.is_full:
-            update_summary()
+            table()
         print(f"\nSummary ({profile.name} profile):\n" + markdown_table(summary_rows(profile)))
+    except ResultError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except Exception as error:  # the summary must not hide which notebooks ran or failed
         print(f"error: the summary could not be built: {failure_line(error)}", file=sys.stderr)
         return 1
     return 1 if failed else 0
+
+
+def table():
+    """``python -m lab table``: the README's tables and the summary figures, rebuilt from ``results/``.
+    Every results file they read is read first: a damaged one raises ``ResultError`` naming it before
+    anything is written."""
+    from lab import readme
+    from lib.results import SUMMARY_KEYS, SUMMARY_NUMBERS, read_result
+
+    for experiment in EXPERIMENTS.values():
+        for name in experiment.run_names():
+            read_result(name, "full", require=SUMMARY_KEYS, numbers=SUMMARY_NUMBERS)
+    readme.notebooks_table()
+    readme.update_summary()
+    return 0
 
 
 def lanes(todo, estimates, jobs):
@@ -402,7 +455,7 @@ def main(argv=None):
         action="store_true",
         help="rerun notebooks that are up to date and train their kept networks again",
     )
-    commands.add_parser("table", help="rebuild the README's table and the summary figures from results/")
+    commands.add_parser("table", help="rebuild the README's tables and the summary figures from results/")
     pool_parser = commands.add_parser(
         "pool-rule", help="train network3 nets with Keras' and Theano's max-pool gradient, and compare"
     )
@@ -425,23 +478,30 @@ def main(argv=None):
         help="instead: ms per step by phase (forward, backward, update), TensorFlow against PyTorch",
     )
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ info and warnings, not errors
+    for name, value in QUIET_TENSORFLOW.items():
+        os.environ.setdefault(name, value)  # before any backend loads, here or in a child
     os.environ[MAIN_JOB_VAR] = "1"  # this process and its kernels write the committed outputs
-    if args.command == "table":
-        update_summary()
-        return 0
-    if args.command == "bench":
-        return bench(args, argv)
-    if args.command == "pool-rule":
-        from lab import pool_rule
+    try:
+        if args.command == "table":
+            return table()
+        if args.command == "run":
+            return run(args, args.notebooks)
+        with native_stderr_to(output_dir("tmp", "quick") / KERNEL_LOG):  # these load the backend here
+            if args.command == "bench":
+                return bench(args, argv)
+            from lab import pool_rule
 
-        return pool_rule.main(args)
-    return run(args, args.notebooks)
+            return pool_rule.main(args)
+    except ResultError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def bench(args, argv):
     """Run the benchmark, print it and record it in ``results/`` and the README (or in ``--out``)."""
     from lab import bench as benchmark
+    from lab.readme import BENCH_END, BENCH_START, replace_block
+    from lib import system
 
     unknown = sorted(set(args.nets or []) - set(benchmark.NETS))
     if unknown:

@@ -321,3 +321,106 @@ def test_ctrl_c_prints_the_clis_message_and_no_kernel_traceback(tmp_path):
     assert "Interrupted in 00_sleeps.ipynb. Run the same command again" in out
     assert "Traceback" not in out and "IPKernelApp" not in out
     assert (tmp_path / "quick" / "tmp" / "kernel.log").exists()
+
+
+def kept_files(root, results=(), weights=()):
+    """Result files (name -> dict) and weights files (names) under ``root``, as notebooks keep them."""
+    for kind in ("results", "models"):
+        (root / kind).mkdir(parents=True, exist_ok=True)
+    for name, result in dict(results).items():
+        (root / "results" / f"{name}.json").write_text(json.dumps(result))
+    for name in weights:
+        (root / "models" / f"{name}.weights.h5").write_bytes(f"weights of {name}".encode())
+
+
+# Issue 26, 2: a damaged results file is one line, naming it, and a non-zero exit, in every command
+
+
+def test_a_damaged_result_stops_the_table_with_one_line_before_anything_is_written(
+    isolated_outputs, capsys, monkeypatch
+):
+    from lab import readme
+
+    def written(*args, **kwargs):
+        raise AssertionError("the README was rewritten")
+
+    monkeypatch.setattr(readme, "update_summary", written)
+    kept_files(isolated_outputs)
+    (isolated_outputs / "results" / "relu.full.json").write_text("{garbage")
+    assert cli.main(["table"]) == 1
+    assert capsys.readouterr().err == (
+        "error: results/relu.full.json is not a readable results file (JSONDecodeError); "
+        "restore it with git checkout or run its notebook again\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["run", "table", "bench", "pool-rule"])
+def test_every_command_ends_a_result_error_with_its_one_line(command, capsys, monkeypatch):
+    from lab import pool_rule
+
+    def damaged(*args, **kwargs):
+        raise cli.ResultError("results/x.full.json lacks experiment; restore it with git checkout")
+
+    for module, name in ((cli, "run"), (cli, "table"), (cli, "bench"), (pool_rule, "main")):
+        monkeypatch.setattr(module, name, damaged)
+    assert cli.main([command]) == 1
+    assert (
+        capsys.readouterr().err
+        == "error: results/x.full.json lacks experiment; restore it with git checkout\n"
+    )
+
+
+# Issue 26, 4: the command line shows no TensorFlow start-up lines, and --help loads no backend
+
+NATIVE_LINES = ("absl::InitializeLog", "cudart_stub", "cpu_feature_guard", "oneDNN", "cuInit")
+
+
+def test_help_loads_no_backend_nor_matplotlib():
+    code = (
+        "import sys\nfrom lab import cli\n"
+        "try:\n    cli.main(['run', '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted({'tensorflow', 'keras', 'jax', 'torch', 'matplotlib'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.stdout.splitlines()[-1] == "[]" and "--force" in done.stdout and done.stderr == ""
+
+
+def test_the_command_line_shows_no_tensorflow_start_up_lines(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(
+        notebooks / "00_keras.ipynb", "PROFILE = None", "import keras\nprint(keras.backend.backend())"
+    )
+    env = {**os.environ, "LAB_QUICK_ROOT": str(tmp_path / "quick")}
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    command = [sys.executable, "-m", "lab", "run", "--profile", "quick", "--notebooks", str(notebooks)]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout.startswith("Profile quick · backend tensorflow · device ")
+        and "tensorflow\n" in done.stdout
+    )
+    assert not [marker for marker in NATIVE_LINES if marker in done.stdout + done.stderr], done.stderr
+
+
+def test_native_lines_go_to_the_log_and_python_errors_to_the_terminal(tmp_path):
+    code = (
+        "import os, sys\nfrom lab.cli import native_stderr_to\nwith native_stderr_to(sys.argv[1]):\n"
+        "    os.write(2, b'I0000 cudart_stub.cc:31] native\\n')\n    print('python', file=sys.stderr)\n"
+        "print('after', file=sys.stderr)\nos.write(2, b'native after\\n')"
+    )
+    log = tmp_path / "kernel.log"
+    done = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, cwd=REPO)
+    assert done.stderr == "python\nafter\nnative after\n"
+    assert log.read_text() == "I0000 cudart_stub.cc:31] native\n"
+
+
+def test_an_unusable_backend_is_named_by_its_python_error_not_a_native_line(monkeypatch):
+    stderr = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "Traceback (most recent call last):\nModuleNotFoundError: No module named 'jax'\n"
+        "E0000 00:00:1796624916.608609   32576 cuda_platform.cc:52] failed call to cuInit\n"
+    )
+    done = subprocess.CompletedProcess([], 1, stdout="", stderr=stderr)
+    monkeypatch.setattr(cli.subprocess, "run", lambda *args, **kwargs: done)
+    assert cli.probe_device("jax") == (None, "ModuleNotFoundError: No module named 'jax'")
