@@ -370,9 +370,23 @@ def retraining_note(model, run, profile, key, settings, parts, found):
         lines = [f"Training {run}: this run differs from the kept one ({relative(path)}): {what}."]
     device = system.device()
     timed = [r for _, r in found if r.get("device") == device and r.get("epoch_time_s")]
-    done = _checkpointed_epochs(checkpoint_dir(run, profile, key), key)
-    estimate = training_estimate(timed[0] if timed else kept, settings, done, device)
+    estimate = _estimate(run, profile, key, settings, timed[0] if timed else kept, "the kept run", device)
     return "\n".join([*lines, *([estimate] if estimate else []), _advice(undo=True)])
+
+
+def _estimate(run, profile, key, settings, kept, of, device):
+    """``training_estimate`` of the run ``key``: by the epochs its checkpoint holds, timed on this
+    machine, when it resumes; else by the kept run ``kept`` (``of`` names it)."""
+    directory = checkpoint_dir(run, profile, key)
+    done = _checkpointed_epochs(directory, key)
+    try:
+        times = json.loads((directory / STATE_FILE).read_text())["history"]["epoch_time_s"] if done else []
+    except (OSError, ValueError, KeyError, TypeError):
+        times = []
+    if times:
+        kept = {**settings, "epoch_time_s": times, "device": device}
+        of = f"its first {done} epochs" if done > 1 else "its first epoch"
+    return training_estimate(kept, settings, done, device, of=of)
 
 
 def new_run_note(run, profile, key, settings):
@@ -390,8 +404,7 @@ def new_run_note(run, profile, key, settings):
     if not kept:
         return None
     here = [r for r in kept if r.get("device") == device]
-    done = _checkpointed_epochs(checkpoint_dir(run, profile, key), key)
-    estimate = training_estimate((here or kept)[0], settings, done, device, of=f"{experiment}'s kept run")
+    estimate = _estimate(run, profile, key, settings, (here or kept)[0], f"{experiment}'s kept run", device)
     return "\n".join([f"Training {run}: no run of it is kept yet.", estimate, _advice(undo=False)])
 
 

@@ -560,6 +560,24 @@ def test_another_seed_with_no_kept_run_says_how_long_it_trains_by_the_seed_0_run
     assert len(fits) == 2
 
 
+def test_a_resumed_variant_is_timed_by_the_epochs_its_checkpoint_holds(tiny_data, monkeypatch, capsys):
+    sgd_run(tiny_data, eta=0.1)  # the committed run
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)
+    save = interrupt_at_epoch(monkeypatch, 1)
+    with pytest.raises(KeyboardInterrupt):
+        sgd_run(tiny_data, eta=0.05, epochs=3)
+    monkeypatch.setattr(training.EpochEnd, "save", save)
+    (checkpoint,) = [p for p in (paths.ROOT / ".interactive" / "checkpoints").iterdir() if p.is_dir()]
+    (first,) = json.loads((checkpoint / STATE).read_text())["history"]["epoch_time_s"]
+    capsys.readouterr()
+    sgd_run(tiny_data, eta=0.05, epochs=3)
+    estimate = capsys.readouterr().out.splitlines()[1]
+    assert estimate == (
+        f"It trains 2 epochs, resuming after epoch 1: about {training.duration(2 * first)} "
+        f"(2 × {first:.1f} s per epoch, as its first epoch took on this machine)."
+    )
+
+
 def test_the_estimate_scales_the_kept_epoch_time_and_says_where_it_was_measured():
     kept = {
         "epoch_time_s": [10.0, 12.0],
