@@ -1,9 +1,10 @@
 """Command line.
 
-``python -m lab run`` executes the notebooks headless, in order, skipping those whose inputs did not
-change since their last successful run; ``python -m lab table`` rebuilds the README's results table
-and the summary figures from ``results/``; ``python -m lab bench`` times training against plain Keras and
-PyTorch.
+``python -m lab run`` executes the notebooks headless, each after the notebooks whose outputs it reads
+(``READS``), skipping those whose inputs did not change since their last successful run
+(``--dry-run`` lists what would run and why); ``python -m lab table`` rebuilds the README's tables
+and the summary figures from ``results/``; ``python -m lab bench`` times training against plain Keras
+and PyTorch.
 
 Nothing here imports a Keras backend at start (``--help`` answers at once), and what TensorFlow's C++
 code writes to the terminal below Python goes to the kernel log, as the kernels' does.
@@ -14,17 +15,20 @@ import contextlib
 import hashlib
 import json
 import os
+import queue
 import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from lab.progress import Progress, duration
-from lib.experiments import EXPERIMENTS
+from lib import paths
+from lib.experiments import EXPERIMENTS, get_experiment
 from lib.paths import MAIN_JOB_VAR, NOTEBOOKS, ROOT, output_dir
 from lib.profiles import PROFILES, RETRAIN_VAR, get_profile
 from lib.results import ResultError
@@ -34,6 +38,29 @@ STATE_FILE = "runs.json"
 KERNEL_LOG = "kernel.log"  # in .quick/tmp/
 QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "2"}  # TensorFlow's C++ info and warnings, not its errors
 NATIVE_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d|WARNING: All log messages before absl::)")
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a notebook reads of an experiment's runs, which another notebook writes: ``"results"``
+    (the result of each of its runs, ``Experiment.run_names``: every seed), ``"weights"`` (the kept
+    network of its seed-0 run) or ``"chosen net"`` (the experiment's own result, a choice among its
+    runs, and the kept network of the run it chose). ``full_only``: read in the full profile alone
+    (the quick profile trains a stand-in instead)."""
+
+    experiment: str
+    what: str
+    full_only: bool = False
+
+
+READS = {  # notebook -> what it reads that other notebooks write: its up-to-date key and its order
+    "05": tuple(Reads(name, "results") for name, e in EXPERIMENTS.items() if e.notebook != "05"),
+    "06": (Reads("mnist-cnn", "weights", full_only=True), Reads("dropout", "chosen net", full_only=True)),
+}
+READS_NOTE = {  # said after it in the README's "uses" column
+    "05": "its summary figures",
+    "06": "without them, small stand-ins trained here",
+}
 
 
 def notebooks(directory=NOTEBOOKS):
@@ -61,10 +88,131 @@ def lib_hash():
     return digest.hexdigest()
 
 
-def inputs_key(notebook, profile, backend):
-    """What decides a notebook's outputs: its sources, ``lib/``, the profile and the backend."""
-    parts = [source_hash(notebook), lib_hash(), profile.name, backend]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+def reads(number, profile):
+    """The ``Reads`` of notebook ``number`` under ``profile``."""
+    return [r for r in READS.get(number, ()) if get_profile(profile).is_full or not r.full_only]
+
+
+def depends_on(number, profile):
+    """The notebooks whose outputs notebook ``number`` reads under ``profile`` (itself left out)."""
+    return {get_experiment(r.experiment).notebook for r in reads(number, profile)} - {number}
+
+
+def read_files(number, profile):
+    """The files notebook ``number`` reads under ``profile`` that other notebooks write, existing or
+    not: ``results/<run>.<profile>.json`` and ``models/<run>.<profile>.weights.h5`` of where this
+    process's profile writes (``lib.paths.output_root``: the repository in the main job)."""
+    profile = get_profile(profile)
+    root = paths.output_root(profile)
+
+    def result(run):
+        return root / "results" / f"{run}.{profile.name}.json"
+
+    def weights(run):
+        return root / "models" / paths.weights_name(run, profile)
+
+    files = []
+    for read in reads(number, profile):
+        runs = get_experiment(read.experiment).run_names()
+        if read.what == "results":
+            files += [result(run) for run in runs]
+        elif read.what == "weights":
+            files.append(weights(read.experiment))
+        else:  # "chosen net": notebook 06 falls back to the first run while there is no choice
+            files += [result(read.experiment), weights(chosen_run(result(read.experiment), runs[0]))]
+    return list(dict.fromkeys(files))
+
+
+def chosen_run(path, default):
+    """The run a selection's result file ``path`` chose (``selected_run``), else ``default``."""
+    try:
+        chosen = json.loads(path.read_text())["selected_run"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return default
+    return chosen if isinstance(chosen, str) and chosen else default
+
+
+def file_digest(path):
+    """A digest of the bytes of ``path``, or ``missing``."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    except FileNotFoundError:
+        return "missing"
+
+
+def inputs(notebook, profile, backend):
+    """What decides a notebook's outputs, part by part: its sources, ``lib/``, the profile, the backend
+    and the digest of each file it reads that another notebook writes (``READS``)."""
+    profile = get_profile(profile)
+    return {
+        "source": source_hash(notebook),
+        "lib": lib_hash(),
+        "profile": profile.name,
+        "backend": backend,
+        "reads": {str(paths.relative(p)): file_digest(p) for p in read_files(notebook.name[:2], profile)},
+    }
+
+
+def inputs_key(parts):
+    """The up-to-date key of ``inputs``: a notebook that reads nothing of another has the key it had
+    before ``READS``."""
+    fields = [parts["source"], parts["lib"], parts["profile"], parts["backend"]]
+    if parts["reads"]:
+        fields.append(hashlib.sha256(json.dumps(parts["reads"], sort_keys=True).encode()).hexdigest())
+    return hashlib.sha256("|".join(fields).encode()).hexdigest()[:16]
+
+
+def why(parts, record, force=False):
+    """Why a notebook whose inputs are ``parts`` and whose last successful run is ``record`` is to run,
+    in words; ``""`` when it is up to date."""
+    if force:
+        return "--force"
+    if not record:
+        return "no successful run recorded"
+    if record.get("key") == inputs_key(parts):
+        return ""
+    old = record.get("inputs")
+    if not isinstance(old, dict):  # a record written before the parts were kept
+        return "its source, lib/ or the backend changed"
+    changed = [
+        f"{name} changed"
+        for name, key in (("its source", "source"), ("lib/", "lib"))
+        if old.get(key) != parts[key]
+    ]
+    if old.get("backend") != parts["backend"]:
+        changed.append(f"its last run was on {old.get('backend')}")
+    before = old.get("reads") if isinstance(old.get("reads"), dict) else {}
+    files = sorted(p for p in {*before, *parts["reads"]} if before.get(p) != parts["reads"].get(p))
+    if files:
+        more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+        changed.append(f"what it reads changed: {', '.join(files[:3])}{more}")
+    return "; ".join(changed) or "its inputs changed"
+
+
+def run_order(numbers, profile):
+    """``numbers`` in the order they run: by number, each after the notebooks among them it reads."""
+    left, order = list(numbers), []
+    while left:
+        ready = [n for n in left if not depends_on(n, profile) & set(left)]
+        order.append(ready[0] if ready else left[0])  # a cycle in READS: by number
+        left.remove(order[-1])
+    return order
+
+
+def plan(order, available, profile, backend, state, force=False):
+    """For the notebooks ``order``: why each is to run (``""``: up to date), and those up to date now
+    that read what a notebook to run writes, each with those notebooks: they are checked again once
+    those ran."""
+    reasons, later, todo = {}, {}, set()
+    for number in order:
+        notebook = available[number]
+        reasons[number] = why(inputs(notebook, profile, backend), state.get(notebook.name), force)
+        first = sorted(depends_on(number, profile) & todo)
+        if reasons[number] or first:
+            todo.add(number)
+        if not reasons[number] and first:
+            later[number] = first
+    return reasons, later
 
 
 def load_state(profile):
@@ -230,7 +378,10 @@ def run(args, directory=NOTEBOOKS):
     if unknown:
         print(f"error: unknown notebook(s) {unknown}; choose from {' '.join(available)}", file=sys.stderr)
         return 2
-    device, problem = probe_device(backend)
+    child = args.no_summary  # a lane of a parallel run: its parent printed the plan
+    if getattr(args, "dry_run", False):
+        return dry_run(args, profile, backend, available, selected)
+    device, problem = (args.device, None) if getattr(args, "device", None) else probe_device(backend)
     if problem:
         print(
             f"error: the {backend} backend cannot run here ({problem}); install it or choose another "
@@ -242,19 +393,17 @@ def run(args, directory=NOTEBOOKS):
     if args.force:
         os.environ[RETRAIN_VAR] = "1"  # and train again the networks that were kept
     state = load_state(profile)
-    keys = {n: inputs_key(available[n], profile, backend) for n in selected}
-    todo = [n for n in selected if args.force or state.get(available[n].name, {}).get("key") != keys[n]]
-    skipped = [n for n in selected if n not in todo]
-    estimate = sum(state.get(available[n].name, {}).get("seconds", 0) for n in todo)
-    print(f"Profile {profile.name} · backend {backend} · device {device}")
-    print(
-        f"{len(todo)} of {len(selected)} notebooks to run"
-        + (f"; up to date, skipped (use --force to rerun): {' '.join(skipped)}" if skipped else "")
-        + (f"; the last runs of these took {duration(estimate)}" if estimate else "")
-    )
+    order = run_order(selected, profile)
+    reasons, later = plan(order, available, profile, backend, state, args.force)
+    todo = [n for n in order if reasons[n] or n in later]
+    if not child:
+        print(f"Profile {profile.name} · backend {backend} · device {device}")
+        print(plan_line(order, selected, reasons, later, state, available))
+    elif len(todo) < len(order):
+        print(f"up to date, skipped: {' '.join(n for n in order if n not in todo)}")
     if args.jobs > 1 and len(todo) > 1 and hasattr(os, "sched_getaffinity"):
         estimates = {n: state.get(available[n].name, {}).get("seconds", 0) for n in todo}
-        failed = run_in_parallel(args, profile, backend, todo, estimates, directory)
+        failed = run_in_parallel(args, profile, backend, device, todo, estimates, directory)
         return failed if failed == 130 else finish(args, profile, failed)
     failed = []
     names = [available[n].name for n in todo]
@@ -263,6 +412,11 @@ def run(args, directory=NOTEBOOKS):
         for number in todo:
             notebook = available[number]
             progress.start(notebook.name)
+            parts = inputs(notebook, profile, backend)  # after what it reads has run
+            if not why(parts, load_state(profile).get(notebook.name), args.force):
+                progress.write("    up to date: what it reads did not change; skipped")
+                progress.done(notebook.name)
+                continue
             began = time.perf_counter()
             record_run(profile, notebook.name)  # not up to date until this run of it finishes
             try:
@@ -279,7 +433,8 @@ def run(args, directory=NOTEBOOKS):
                 continue
             seconds = time.perf_counter() - began
             record = {
-                "key": keys[number],
+                "key": inputs_key(parts),
+                "inputs": parts,
                 "seconds": round(seconds, 1),
                 "backend": backend,
                 "device": device,
@@ -294,6 +449,44 @@ def run(args, directory=NOTEBOOKS):
     for name, line in failed:
         print(f"FAILED {name}: {line}", file=sys.stderr)
     return finish(args, profile, bool(failed))
+
+
+def plan_line(order, selected, reasons, later, state, available):
+    """``3 of 11 notebooks to run; up to date, skipped ...``: the plan of a run in one line."""
+    to_run = [n for n in order if reasons[n]]
+    skipped = [n for n in selected if not reasons[n] and n not in later]
+    estimate = sum(state.get(available[n].name, {}).get("seconds", 0) for n in to_run)
+    shown = [n for n in order if n in to_run or n in later]
+    return (
+        f"{len(to_run)} of {len(selected)} notebooks to run"
+        + (f"; up to date, skipped (use --force to rerun): {' '.join(skipped)}" if skipped else "")
+        + (
+            f"; up to date unless what they read changes, checked once it ran: {' '.join(later)}"
+            if later
+            else ""
+        )
+        + (f"; in this order: {' '.join(shown)}" if shown != sorted(shown) else "")
+        + (f"; the last runs of these took {duration(estimate)}" if estimate else "")
+    )
+
+
+def dry_run(args, profile, backend, available, selected):
+    """Print what ``run`` would run and why, in the order it would, without running anything."""
+    state = load_state(profile)
+    order = run_order(selected, profile)
+    reasons, later = plan(order, available, profile, backend, state, args.force)
+    print(f"Profile {profile.name} · backend {backend} · dry run: nothing is executed")
+    width = max((len(available[n].name) for n in order), default=0)
+    for number in order:
+        if reasons[number]:
+            status = f"to run: {reasons[number]}"
+        elif number in later:
+            status = f"up to date; checked again once {' '.join(later[number])} ran, whose outputs it reads"
+        else:
+            status = "up to date"
+        print(f"  {available[number].name:<{width}}  {status}")
+    print(plan_line(order, selected, reasons, later, state, available))
+    return 0
 
 
 def finish(args, profile, failed):
@@ -330,61 +523,73 @@ def table():
     return 0
 
 
-def lanes(todo, estimates, jobs):
-    """Split the notebooks ``todo`` over ``jobs`` lanes, longest first onto the least loaded lane;
-    each lane keeps the notebooks' order."""
-    load, lanes = [0.0] * jobs, [[] for _ in range(jobs)]
-    for number in sorted(todo, key=lambda n: -estimates.get(n, 0)):
-        lane = load.index(min(load))
-        lanes[lane].append(number)
-        load[lane] += estimates.get(number, 0) or 1
-    return [sorted(lane, key=todo.index) for lane in lanes if lane]
+def next_ready(pending, done, needs, estimates):
+    """The notebook of ``pending`` to start next: of those whose ``needs`` (the notebooks they wait
+    for) are all ``done``, the longest by ``estimates``, the first on ties; ``None`` if none is ready."""
+    ready = [n for n in pending if needs.get(n, set()) <= set(done)]
+    return max(ready, key=lambda n: (estimates.get(n, 0), -pending.index(n)), default=None)
 
 
-def run_in_parallel(args, profile, backend, todo, estimates, directory=NOTEBOOKS):
-    """Run the notebooks in ``args.jobs`` child runs at once, each on its own share of the CPU cores
-    (its kernel inherits them, and the backend sizes its thread pools to them). Their lines are
-    printed as they come, each behind the number of the notebook it belongs to. Returns whether
-    any notebook failed, or 130 after an interrupt."""
+def run_in_parallel(args, profile, backend, device, todo, estimates, directory=NOTEBOOKS):
+    """Run the notebooks ``todo`` in ``args.jobs`` lanes at once, each lane on its own share of the CPU
+    cores (a notebook's kernel inherits them, and the backend sizes its thread pools to them), one
+    child run per notebook: a notebook starts once the notebooks of ``todo`` it reads have finished,
+    the longest first by ``estimates``. Their lines are printed as they come, each behind its
+    notebook's number. Returns whether any notebook failed, or 130 after an interrupt."""
     started = datetime.now(UTC).replace(microsecond=0)
     cores = sorted(os.sched_getaffinity(0))
-    jobs = min(args.jobs, len(cores))
-    groups = lanes(todo, estimates, jobs)
+    jobs = min(args.jobs, len(cores), len(todo))
+    shares = [_cores(cores, lane, jobs) for lane in range(jobs)]
+    needs = {n: depends_on(n, profile) & set(todo) for n in todo}
+    waits = "; ".join(f"{n} after {' '.join(sorted(needs[n]))}" for n in todo if needs[n])
     print(
-        f"{len(groups)} jobs at once: "
-        + " · ".join(
-            f"{' '.join(g)} on core(s) {_cores(cores, i, len(groups))}" for i, g in enumerate(groups)
-        )
+        f"{jobs} jobs at once, on core(s) {' · '.join(' '.join(map(str, s)) for s in shares)}: the longest "
+        "notebooks first" + (f", each after what it reads ({waits})" if waits else "")
     )
-    children = []
-    for i, group in enumerate(groups):
-        command = [sys.executable, "-m", "lab", "run", "--profile", profile.name, "--backend", backend]
-        command += ["--only", *group, "--no-summary", "--notebooks", str(directory)]
-        command += ["--force"] if args.force else []
-        share = set(_cores(cores, i, len(groups)))
-        child = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            preexec_fn=lambda share=share: os.sched_setaffinity(0, share),
-        )
-        reader = threading.Thread(target=_relay, args=(child, group[0]), daemon=True)
-        reader.start()
-        children.append((child, reader))
+    pending, done, running, codes = list(todo), [], {}, []
+    finished = queue.Queue()
     try:
-        codes = [child.wait() for child, _ in children]
+        while pending or running:
+            while 130 not in codes and len(running) < jobs:
+                number = next_ready(pending, done, needs, estimates)
+                if number is None:
+                    break
+                lane = next(i for i in range(jobs) if i not in running)
+                pending.remove(number)
+                child = _start_child(args, profile, backend, device, number, shares[lane], directory)
+                reader = threading.Thread(target=_relay, args=(child, number, lane, finished), daemon=True)
+                reader.start()
+                running[lane] = (child, reader)
+            if not running:
+                break  # interrupted: nothing more starts
+            lane, number, code = finished.get()
+            running.pop(lane)[1].join()
+            done.append(number)
+            codes.append(code)
     except KeyboardInterrupt:
-        codes = [child.wait() for child, _ in children] + [130]  # each saves its checkpoint and says so
-    finally:
-        for _, reader in children:
+        for child, reader in running.values():
+            child.wait()  # each saves its checkpoint and says so
             reader.join()
+        codes.append(130)
     if 130 in codes:
         rest = unfinished(profile, todo, directory, started)
         print(f"\nInterrupted. {how_to_continue(args, profile, backend, rest)}", file=sys.stderr)
         return 130
     return any(codes)
+
+
+def _start_child(args, profile, backend, device, number, share, directory):
+    command = [sys.executable, "-m", "lab", "run", "--profile", profile.name, "--backend", backend]
+    command += ["--only", number, "--no-summary", "--notebooks", str(directory), "--device", device]
+    command += ["--force"] if args.force else []
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        bufsize=1,
+        preexec_fn=lambda: os.sched_setaffinity(0, set(share)),
+    )
 
 
 def unfinished(profile, todo, directory, since):
@@ -406,13 +611,12 @@ def _cores(cores, lane, lanes):
     return cores[lane::lanes]
 
 
-def _relay(child, first):
-    """Print a child run's lines, each behind the number of the notebook it is running."""
-    current = first
+def _relay(child, number, lane, finished):
+    """Print a child run's lines, each behind the number of its notebook; then put ``(lane, number,
+    exit code)`` on the queue ``finished``."""
     for line in child.stdout:
-        started = re.match(r"\s*\[\d+/\d+\] (\d\d)_", line)
-        current = started[1] if started else current
-        print(f"{current} │ {line}", end="", flush=True)
+        print(f"{number} │ {line}", end="", flush=True)
+    finished.put((lane, number, child.wait()))
 
 
 def how_to_continue(args, profile, backend, rest):
@@ -430,6 +634,40 @@ def how_to_continue(args, profile, backend, rest):
     )
     command += f" --jobs {args.jobs}" if args.jobs > 1 else ""
     return f"To finish this forced run: {command}; an interrupted training resumes from its last epoch."
+
+
+def uses(number):
+    """What notebook ``number`` reads that other notebooks write, in words, from ``READS`` (the README's
+    "uses" column)."""
+    declared = READS.get(number, ())
+    results = sorted({get_experiment(r.experiment).notebook for r in declared if r.what == "results"})
+    parts = [f"the results of {_numbers_text(results)}"] if results else []
+    for r in declared:
+        made_in = get_experiment(r.experiment).notebook
+        if r.what == "weights":
+            parts.append(f"{made_in}'s `{r.experiment}` net")
+        elif r.what == "chosen net":
+            parts.append(f"{made_in}'s chosen `{r.experiment}` net")
+    text = _and(parts)
+    return f"{text} ({READS_NOTE[number]})" if text and number in READS_NOTE else text
+
+
+def _numbers_text(numbers):
+    """``00–04, 07, 08 and 10``: notebook numbers, three or more in a row as a range."""
+    runs = []
+    for number in numbers:
+        if runs and int(number) == int(runs[-1][-1]) + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    items = []
+    for r in runs:
+        items += [f"{r[0]}–{r[-1]}"] if len(r) > 2 else r
+    return _and(items)
+
+
+def _and(items):
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else "".join(items)
 
 
 def main(argv=None):
@@ -450,10 +688,16 @@ def main(argv=None):
     )
     run_parser.add_argument("--no-summary", action="store_true", help=argparse.SUPPRESS)
     run_parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS, help=argparse.SUPPRESS)
+    run_parser.add_argument("--device", help=argparse.SUPPRESS)  # a parallel run's child: probed already
     run_parser.add_argument(
         "--force",
         action="store_true",
         help="rerun notebooks that are up to date and train their kept networks again",
+    )
+    run_parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the notebooks that would run, in their order, and why; run nothing",
     )
     commands.add_parser("table", help="rebuild the README's tables and the summary figures from results/")
     pool_parser = commands.add_parser(

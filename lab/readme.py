@@ -4,6 +4,7 @@ runtimes and the benchmark table, each between its marker lines."""
 import json
 import re
 
+from lab.cli import uses
 from lib import figures
 from lib.paths import NOTEBOOKS, ROOT, output_dir
 from lib.results import markdown_table, read_result, summary_rows, training_time
@@ -17,10 +18,6 @@ NOTEBOOKS_END = "<!-- notebooks-table:end -->"
 CLOSING = re.compile(r"Executed with profile (\w+) on backend (\S+), device (.+?), in (\d+) min (\d+) s\.")
 TRAINED = re.compile(r"saved results/(\S+)\.full\.json")
 LOADED = re.compile(r"Loaded (\S+) \(full\) from models/")
-USES = {  # what a notebook reads that another notebook makes
-    "05": "the results of 01–04, 07 and 08 (its summary figures)",
-    "06": "07's `mnist_cnn` and 05's chosen net (without them, small stand-ins trained here)",
-}
 
 
 def replace_block(readme, start_marker, end_marker, text):
@@ -71,8 +68,9 @@ def last_run(text):
 def notebooks_table(directory=NOTEBOOKS):
     """A markdown table of the notebooks in ``directory``: each one's last full run (time, and whether
     it trained or loaded its networks, from its committed outputs), the training time of those networks
-    (from ``results/``) and what it reads from another notebook. Only committed files are read, so
-    that any clone generates the same table."""
+    (from ``results/``) and what it reads from another notebook (``lab.cli.READS``, which also decides
+    when it is out of date). Only committed files are read, so that any clone generates the same
+    table."""
     rows = [
         "| nb | full profile: last run | training its networks from scratch | uses |",
         "|---|---|---|---|",
@@ -89,5 +87,5 @@ def notebooks_table(directory=NOTEBOOKS):
         kept = [read_result(name, "full") for name in dict.fromkeys(loaded + trained)]
         seconds = [result["wall_time_s"] for result in kept if result]
         trained_in = training_time(sum(seconds)) if seconds else ""
-        rows.append(f"| {number} | {full_cell} | {trained_in} | {USES.get(number, '')} |")
+        rows.append(f"| {number} | {full_cell} | {trained_in} | {uses(number)} |")
     return "\n".join(rows) + "\n"

@@ -68,7 +68,9 @@ def test_notebooks_table_reads_closing_lines_and_kept_runs(tmp_path, isolated_ou
     stream_notebook(notebooks / "05_dropout.ipynb", closing.format("quick", 0, 40))
     rows = notebooks_table(notebooks).splitlines()
     assert rows[2] == "| 03 | 0 min 05 s (networks loaded) | 2.5 min |  |"
-    assert rows[3].startswith("| 05 | not yet run in full |  | the results of 01–04")
+    assert rows[3] == (
+        "| 05 | not yet run in full |  | the results of 00–04, 07, 08 and 10 (its summary figures) |"
+    )
 
 
 def test_update_summary_rewrites_only_the_marked_block_and_draws_figures(tmp_path, isolated_outputs):
@@ -135,7 +137,14 @@ def tiny_notebooks(tmp_path, monkeypatch):
 
 def run_cli(directory, *args, jobs=1):
     parsed = argparse.Namespace(
-        profile="quick", only=None, backend="tensorflow", force=False, jobs=jobs, no_summary=False
+        profile="quick",
+        only=None,
+        backend="tensorflow",
+        force=False,
+        jobs=jobs,
+        no_summary=False,
+        dry_run=False,
+        device=None,
     )
     for arg in args:
         setattr(parsed, arg, True)
@@ -269,10 +278,14 @@ def test_an_unreadable_result_is_named_and_does_not_hide_the_failures(
     assert "Summary (quick profile)" in out
 
 
-def test_lanes_balance_the_last_durations_and_keep_the_order():
+def test_the_next_notebook_is_the_longest_of_those_whose_inputs_have_run():
     estimates = {"00": 100, "01": 200, "02": 3000, "03": 2500, "04": 50}
-    assert cli.lanes(list(estimates), estimates, 2) == [["02"], ["00", "01", "03", "04"]]
-    assert cli.lanes(["00"], {}, 2) == [["00"]]
+    pending = list(estimates)
+    assert cli.next_ready(pending, [], {}, estimates) == "02"
+    assert cli.next_ready(pending, [], {"02": {"00"}}, estimates) == "03"
+    assert cli.next_ready(pending, ["00"], {"02": {"00"}}, estimates) == "02"
+    assert cli.next_ready(["00", "01"], [], {}, {}) == "00"  # no past runs: in order
+    assert cli.next_ready(["05"], [], {"05": {"07"}}, {}) is None
 
 
 @pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2, reason="needs 2 cores")
@@ -331,6 +344,151 @@ def kept_files(root, results=(), weights=()):
         (root / "results" / f"{name}.json").write_text(json.dumps(result))
     for name in weights:
         (root / "models" / f"{name}.weights.h5").write_bytes(f"weights of {name}".encode())
+
+
+# Issue 26, 1: a notebook is out of date when what it reads of another notebook changed (lab.cli.READS)
+
+
+def dry_run_lines(directory, capsys, *args):
+    """Each notebook's line of ``python -m lab run --dry-run``, by number, and the plan's last line."""
+    assert cli.main(["run", "--dry-run", "--notebooks", str(directory), *args]) == 0
+    out = capsys.readouterr().out.splitlines()
+    return {line.split()[0][:2]: line for line in out if line.startswith("  ")}, out[-1]
+
+
+def test_a_changed_kept_result_of_05_makes_06_out_of_date(tmp_path, isolated_outputs, capsys):
+    directory = tmp_path / "notebooks"
+    directory.mkdir()
+    for name in ("05_dropout.ipynb", "06_filters.ipynb", "07_cnn.ipynb"):
+        write_notebook(directory / name, "PROFILE = None")
+    chosen = {"experiment": "dropout", "selected_run": "dropout-2"}
+    weights = ["dropout-1.full", "dropout-2.full", "mnist-cnn.full", "mnist-cnn-seed1.full"]
+    kept_files(isolated_outputs, {"dropout.full": chosen, "relu.full": {"test_accuracy": 0.99}}, weights)
+    full = cli.get_profile("full")
+    for path in cli.notebooks(directory).values():  # each recorded as run with these files
+        parts = cli.inputs(path, full, "tensorflow")
+        cli.record_run(full, path.name, {"key": cli.inputs_key(parts), "inputs": parts})
+    lines, _ = dry_run_lines(directory, capsys, "--profile", "full")
+    assert list(lines) == ["07", "05", "06"]  # each after the notebooks it reads
+    assert all(line.endswith("up to date") for line in lines.values())
+
+    for name in ("mnist-cnn-seed1.full", "dropout-1.full"):  # what 06 does not read: another seed's
+        (isolated_outputs / "models" / f"{name}.weights.h5").write_bytes(b"retrained")  # and net
+    assert dry_run_lines(directory, capsys, "--profile", "full")[0]["06"].endswith("up to date")
+
+    kept_files(isolated_outputs, {"dropout.full": {**chosen, "selected_run": "dropout-1"}})  # 05 chose again
+    lines, plan = dry_run_lines(directory, capsys, "--profile", "full")
+    assert lines["06"].endswith(
+        "06_filters.ipynb  to run: what it reads changed: models/dropout-1.full.weights.h5, "
+        "models/dropout-2.full.weights.h5, results/dropout.full.json"
+    )
+    assert lines["05"].endswith("up to date") and lines["07"].endswith("up to date")
+    assert plan.startswith("1 of 3 notebooks to run; up to date, skipped (use --force to rerun): 05 07")
+
+
+def test_05_reads_every_seed_of_the_other_experiments_and_06_waits_for_it(tmp_path, isolated_outputs, capsys):
+    directory = tmp_path / "notebooks"
+    directory.mkdir()
+    for name in ("05_dropout.ipynb", "06_filters.ipynb"):
+        write_notebook(directory / name, "PROFILE = None")
+    quick = cli.get_profile("quick")
+    for path in cli.notebooks(directory).values():
+        parts = cli.inputs(path, quick, "tensorflow")
+        cli.record_run(quick, path.name, {"key": cli.inputs_key(parts), "inputs": parts})
+    kept_files(isolated_outputs / ".quick", {"relu-seed2.quick": {"test_accuracy": 0.9}})
+    kept_files(isolated_outputs, {"relu-seed2.full": {"test_accuracy": 0.9}})  # another profile's
+    lines, plan = dry_run_lines(directory, capsys, "--profile", "quick")
+    assert lines["05"].endswith("to run: what it reads changed: .quick/results/relu-seed2.quick.json")
+    assert lines["06"].endswith("up to date")  # in the quick profile 06 trains its own stand-ins
+    lines, plan = dry_run_lines(directory, capsys, "--profile", "full")
+    assert lines["05"].endswith("to run: no successful run recorded")
+    assert lines["06"].endswith("to run: no successful run recorded")
+    full = cli.get_profile("full")
+    parts = cli.inputs(directory / "06_filters.ipynb", full, "tensorflow")
+    cli.record_run(full, "06_filters.ipynb", {"key": cli.inputs_key(parts), "inputs": parts})
+    lines, plan = dry_run_lines(directory, capsys, "--profile", "full")
+    assert lines["06"].endswith("up to date; checked again once 05 ran, whose outputs it reads")
+    assert plan == (
+        "1 of 2 notebooks to run; up to date unless what they read changes, checked once it ran: 06"
+    )
+
+
+def test_a_notebook_runs_after_what_it_reads_and_again_only_if_that_changed(
+    tmp_path, isolated_outputs, capsys, monkeypatch
+):
+    directory = tmp_path / "notebooks"
+    directory.mkdir()
+    write_notebook(directory / "05_summary.ipynb", "PROFILE = None")
+    write_notebook(directory / "07_cnn.ipynb", "PROFILE = None")
+    ran, result = [], {"experiment": "mnist-cnn", "profile": "quick", "test_accuracy": 0.9}
+
+    def execute(notebook, profile, progress=None):  # 07 writes the result 05 reads
+        ran.append(notebook.name[:2])
+        if notebook.name.startswith("07"):
+            kept_files(isolated_outputs / ".quick", {"mnist-cnn.quick": result})
+        return notebook
+
+    monkeypatch.setattr(cli, "probe_device", lambda backend: ("CPU", None))
+    monkeypatch.setattr(cli, "execute", execute)
+    assert run_cli(directory) == 0 and ran == ["07", "05"]
+    assert "2 of 2 notebooks to run; in this order: 07 05" in capsys.readouterr().out
+    assert run_cli(directory) == 0 and ran == ["07", "05"]  # nothing changed
+
+    write_notebook(directory / "07_cnn.ipynb", "PROFILE = None", "x = 1")  # 07 runs; its result is the same
+    assert run_cli(directory) == 0 and ran == ["07", "05", "07"]
+    out = capsys.readouterr().out
+    assert "1 of 2 notebooks to run; up to date, skipped (use --force to rerun): 05" not in out
+    assert "up to date unless what they read changes, checked once it ran: 05" in out
+    assert "up to date: what it reads did not change; skipped" in out
+
+    result["test_accuracy"] = 0.95  # now 07's run changes what 05 reads
+    write_notebook(directory / "07_cnn.ipynb", "PROFILE = None", "x = 2")
+    assert run_cli(directory) == 0 and ran == ["07", "05", "07", "07", "05"]
+
+
+@pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2, reason="needs 2 cores")
+def test_jobs_start_a_notebook_once_the_notebooks_it_reads_have_finished(
+    tmp_path, isolated_outputs, capsys, monkeypatch
+):
+    directory = tmp_path / "notebooks"
+    directory.mkdir()
+    for name in ("00_softmax.ipynb", "05_summary.ipynb", "07_cnn.ipynb", "09_other.ipynb"):
+        write_notebook(directory / name, "PROFILE = None")
+    quick = cli.get_profile("quick")
+    cli.record_run(quick, "05_summary.ipynb", {"key": "old", "seconds": 5000})  # the longest
+    events = []
+
+    class Child:
+        def __init__(self, command, **kwargs):
+            self.number = command[command.index("--only") + 1]
+            events.append(("start", self.number))
+            self.stdout = iter([f"ran {self.number}\n"])
+
+        def wait(self):
+            if ("end", self.number) not in events:
+                events.append(("end", self.number))
+            return 0
+
+    monkeypatch.setattr(cli, "probe_device", lambda backend: ("CPU", None))
+    monkeypatch.setattr(cli.subprocess, "Popen", Child)
+    assert run_cli(directory, "no_summary", jobs=2) == 0
+    assert "each after what it reads (05 after 00 07)" in capsys.readouterr().out
+    started = [n for kind, n in events if kind == "start"]
+    assert sorted(started) == ["00", "05", "07", "09"]
+    first_05 = events.index(("start", "05"))
+    assert events.index(("end", "00")) < first_05 and events.index(("end", "07")) < first_05
+
+
+def test_the_uses_column_is_generated_from_what_notebooks_read():
+    assert cli.uses("05") == "the results of 00–04, 07, 08 and 10 (its summary figures)"
+    assert cli.uses("06") == (
+        "07's `mnist-cnn` net and 05's chosen `dropout` net (without them, small stand-ins trained here)"
+    )
+    assert cli.uses("07") == ""
+    assert cli.depends_on("05", "full") == {"00", "01", "02", "03", "04", "07", "08", "10"}
+    assert cli.depends_on("06", "full") == {"05", "07"} and cli.depends_on("06", "quick") == set()
+    order = cli.run_order([f"{n:02d}" for n in range(11)], "full")
+    assert order == ["00", "01", "02", "03", "04", "07", "08", "09", "10", "05", "06"]
 
 
 # Issue 26, 2: a damaged results file is one line, naming it, and a non-zero exit, in every command
