@@ -256,6 +256,31 @@ def record_run(profile, name, record=None):
         save_state(profile, state if record is None else {**state, name: record})
 
 
+@contextlib.contextmanager
+def notebook_lock(profile, notebook):
+    """Hold the lock of ``notebook``'s run under ``profile`` for the block, which gets ``None``; or, when
+    another process holds it, at once what that process wrote in it (its pid). Released when the block
+    ends or the process does, however it ends (POSIX ``flock``)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        yield None
+        return
+    path = output_dir("tmp", "quick") / f"{get_profile(profile).name}.{Path(notebook).stem}.lock"
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            yield lock.read().strip() or "?"
+            return
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield None
+
+
 def probe_device(backend):
     """The device ``backend`` will train on, asked of a fresh Python; ``None`` and the error if unusable.
     TensorFlow's C++ lines stay in that Python's captured output."""
@@ -361,8 +386,17 @@ def failure_line(error):
     return f"{type(error).__name__}: {lines[-1] if lines else ''}"
 
 
+def busy_line(notebook, holder):
+    """The one line that refuses a notebook another run is running."""
+    return (
+        f"{notebook.name} is being run by another python -m lab run (pid {holder}): not run here; "
+        "run this again once that one has finished."
+    )
+
+
 def run(args, directory=NOTEBOOKS):
-    """Execute the selected notebooks; 0 if all ran (or were up to date), 1 if any failed."""
+    """Execute the selected notebooks; 0 if all ran (or were up to date), 1 if any failed or was
+    being run by another ``python -m lab run``."""
     try:
         profile = get_profile(args.profile)
     except ValueError as error:
@@ -405,42 +439,48 @@ def run(args, directory=NOTEBOOKS):
         estimates = {n: state.get(available[n].name, {}).get("seconds", 0) for n in todo}
         failed = run_in_parallel(args, profile, backend, device, todo, estimates, directory)
         return failed if failed == 130 else finish(args, profile, failed)
-    failed = []
+    failed, busy = [], []
     names = [available[n].name for n in todo]
     progress = Progress(names, {name: state[name]["seconds"] for name in names if name in state})
     try:
         for number in todo:
             notebook = available[number]
             progress.start(notebook.name)
-            parts = inputs(notebook, profile, backend)  # after what it reads has run
-            if not why(parts, load_state(profile).get(notebook.name), args.force):
-                progress.write("    up to date: what it reads did not change; skipped")
-                progress.done(notebook.name)
-                continue
-            began = time.perf_counter()
-            record_run(profile, notebook.name)  # not up to date until this run of it finishes
-            try:
-                target = execute(notebook, profile, progress)
-            except KeyboardInterrupt:
-                rest = todo[todo.index(number) :]
-                hint = "" if args.no_summary else f" {how_to_continue(args, profile, backend, rest)}"
-                print(f"\nInterrupted in {notebook.name}.{hint}", file=sys.stderr)  # a parallel run's
-                return 130  # child (--no-summary) leaves the hint to its parent, which knows every lane
-            except Exception as error:  # one failing notebook must not stop the others
-                failed.append((notebook.name, failure_line(error)))
-                progress.write(f"    FAILED: {failed[-1][1]}")
-                progress.done(notebook.name)
-                continue
-            seconds = time.perf_counter() - began
-            record = {
-                "key": inputs_key(parts),
-                "inputs": parts,
-                "seconds": round(seconds, 1),
-                "backend": backend,
-                "device": device,
-                "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            record_run(profile, notebook.name, record)
+            with notebook_lock(profile, notebook) as holder:
+                if holder is not None:
+                    busy.append(notebook.name)
+                    progress.write(f"    {busy_line(notebook, holder)}")
+                    progress.done(notebook.name)
+                    continue
+                parts = inputs(notebook, profile, backend)  # after what it reads has run
+                if not why(parts, load_state(profile).get(notebook.name), args.force):
+                    progress.write("    up to date: what it reads did not change; skipped")
+                    progress.done(notebook.name)
+                    continue
+                began = time.perf_counter()
+                record_run(profile, notebook.name)  # not up to date until this run of it finishes
+                try:
+                    target = execute(notebook, profile, progress)
+                except KeyboardInterrupt:
+                    rest = todo[todo.index(number) :]
+                    hint = "" if args.no_summary else f" {how_to_continue(args, profile, backend, rest)}"
+                    print(f"\nInterrupted in {notebook.name}.{hint}", file=sys.stderr)  # a parallel run's
+                    return 130  # child (--no-summary) leaves the hint to its parent, which knows every lane
+                except Exception as error:  # one failing notebook must not stop the others
+                    failed.append((notebook.name, failure_line(error)))
+                    progress.write(f"    FAILED: {failed[-1][1]}")
+                    progress.done(notebook.name)
+                    continue
+                seconds = time.perf_counter() - began
+                record = {
+                    "key": inputs_key(parts),
+                    "inputs": parts,
+                    "seconds": round(seconds, 1),
+                    "backend": backend,
+                    "device": device,
+                    "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+                record_run(profile, notebook.name, record)
             shown = target.relative_to(ROOT) if target.is_relative_to(ROOT) else target
             progress.write(f"    wrote {shown} in {duration(seconds)}")
             progress.done(notebook.name)
@@ -448,7 +488,7 @@ def run(args, directory=NOTEBOOKS):
         progress.close()
     for name, line in failed:
         print(f"FAILED {name}: {line}", file=sys.stderr)
-    return finish(args, profile, bool(failed))
+    return finish(args, profile, bool(failed or busy))
 
 
 def plan_line(order, selected, reasons, later, state, available):

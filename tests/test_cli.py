@@ -528,6 +528,40 @@ def test_every_command_ends_a_result_error_with_its_one_line(command, capsys, mo
     )
 
 
+# Issue 26, 3: two runs at once never run the same notebook
+
+
+def test_a_second_run_refuses_the_notebook_another_run_is_running(
+    tiny_notebooks, isolated_outputs, capsys, monkeypatch
+):
+    monkeypatch.setenv("LAB_QUICK_ROOT", str(isolated_outputs / ".quick"))  # the other process's
+    holds = "import sys\nfrom lab import cli\nwith cli.notebook_lock('quick', '00_ok.ipynb') as held:\n"
+    holds += "    print('held' if held is None else held, flush=True)\n    sys.stdin.read()\n"
+    other = subprocess.Popen(
+        [sys.executable, "-c", holds], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    ran = []
+
+    def execute(notebook, profile, progress=None):
+        ran.append(notebook.name)
+        return notebook
+
+    monkeypatch.setattr(cli, "probe_device", lambda backend: ("CPU", None))
+    monkeypatch.setattr(cli, "execute", execute)
+    try:
+        assert other.stdout.readline() == "held\n"
+        assert run_cli(tiny_notebooks, "force", "no_summary") == 1
+    finally:
+        other.communicate("", timeout=30)
+    lines = [line.strip() for line in capsys.readouterr().out.splitlines() if "00_ok" in line]
+    assert lines[-1] == (
+        f"00_ok.ipynb is being run by another python -m lab run (pid {other.pid}): not run here; "
+        "run this again once that one has finished."
+    )
+    assert ran == ["01_fails.ipynb"]
+    assert run_cli(tiny_notebooks, "no_summary") == 0 and ran == ["01_fails.ipynb", "00_ok.ipynb"]
+
+
 # Issue 26, 4: the command line shows no TensorFlow start-up lines, and --help loads no backend
 
 NATIVE_LINES = ("absl::InitializeLog", "cudart_stub", "cpu_feature_guard", "oneDNN", "cuInit")
