@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from lib.experiments import BEST_VALIDATION_OF_3, EXPERIMENTS, get_experiment
+from lib.experiments import BEST_VALIDATION_OF_3, EXPERIMENTS, SEEDS, get_experiment
 from lib.paths import output_dir, relative, stored
 from lib.profiles import get_profile
 
@@ -90,17 +90,19 @@ def result_path(experiment, profile=None):
     return output_dir("results", profile) / f"{experiment}.{profile.name}.json"
 
 
-def write_result(result):
-    """Write ``result`` (a dict with ``experiment`` and ``profile``) to its run's JSON file (``run_of``);
-    return the path.
-
-    The file is replaced whole, so a crash leaves the previous result or the new one, never half.
-    """
-    path = result_path(run_of(result), result["profile"])
+def write_json(path, value):
+    """Replace the file ``path`` with ``value`` as JSON, whole: a crash leaves the previous file or the
+    new one, never half (the temporary file beside it is named ``tmp-<pid>.<name>``)."""
     tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
+    tmp.write_text(json.dumps(value, indent=1) + "\n")
     tmp.replace(path)
     return path
+
+
+def write_result(result):
+    """Write ``result`` (a dict with ``experiment`` and ``profile``) to its run's JSON file (``run_of``),
+    whole (``write_json``); return the path."""
+    return write_json(result_path(run_of(result), result["profile"]), result)
 
 
 def read_result(experiment, profile=None, require=(), numbers=()):
@@ -143,18 +145,22 @@ def load_result(path, require=(), numbers=()):
 
 SUMMARY_KEYS = ("test_accuracy", "protocol", "epochs_run", "wall_time_s", "backend", "device")
 SUMMARY_NUMBERS = ("test_accuracy", "epochs_run", "wall_time_s")
-BOOK_RUNS = 3  # Nielsen's protocol: the best validation of three runs
 
 
 def reported_run(experiment, runs):
     """The run whose test accuracy is compared with the published figure: for Nielsen's experiments
-    his protocol over the first ``BOOK_RUNS`` of ``runs`` (seeds 0-2), the run with the best validation
+    his protocol over the runs of seeds 0-2 (``book_runs``), the run with the best validation
     accuracy (the earliest on ties); otherwise seed 0's run (the first), as the lecture made one."""
-    exp = get_experiment(experiment)
-    book = runs[:BOOK_RUNS]
-    if exp.protocol == BEST_VALIDATION_OF_3 and all(r.get("best_val_accuracy") is not None for r in book):
+    book = book_runs(runs)
+    if get_experiment(experiment).protocol == BEST_VALIDATION_OF_3 and book:
         return max(book, key=lambda r: r["best_val_accuracy"])
     return runs[0]
+
+
+def book_runs(runs):
+    """The runs of seeds 0-2 (``experiments.SEEDS``) among ``runs``, if each has a validation accuracy."""
+    book = [r for r in runs if r.get("seed") in SEEDS]
+    return book if all(r.get("best_val_accuracy") is not None for r in book) else []
 
 
 def seeds_text(runs):
@@ -171,16 +177,15 @@ def within(published, runs):
     return None if len(tests) < 2 else min(tests) <= published <= max(tests)
 
 
-def experiment_runs(experiment, profile="full", warn=True):
+def experiment_runs(experiment, profile="full"):
     """Our stored runs of ``experiment`` (``Experiment.run_names``), in seed order, those not run yet
-    left out. A result the table cannot show is named in one warning (``warn``) and left out."""
+    left out. A result the table cannot show is named in one warning and left out."""
     runs = []
     for name in get_experiment(experiment).run_names():
         try:
             result = read_result(name, profile, require=SUMMARY_KEYS, numbers=SUMMARY_NUMBERS)
         except ResultError as error:
-            if warn:
-                print(f"Warning: {error}; the table leaves that run out.", file=sys.stderr)
+            print(f"Warning: {error}; the table leaves that run out.", file=sys.stderr)
             continue
         if result is not None:
             runs.append(result)
@@ -224,7 +229,9 @@ def protocol_text(experiment, runs, reported):
         return reported["protocol"]
     if get_experiment(experiment).protocol != BEST_VALIDATION_OF_3:
         return f"seed {reported['seed']}'s run, as the lecture made one"
-    book = runs[:BOOK_RUNS]
+    book = book_runs(runs)
+    if not book:
+        return f"seed {reported['seed']}'s run"
     text = f"the best-validation run of {len(book)}: seed {reported['seed']}"
     if len(runs) > len(book):
         best = max(runs, key=lambda r: r["best_val_accuracy"])

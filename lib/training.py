@@ -41,7 +41,7 @@ from lib.paths import (
     weights_beside,
 )
 from lib.profiles import RETRAIN_VAR, get_profile
-from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_result
+from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_json, write_result
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
@@ -190,7 +190,7 @@ def _load_kept_weights(model, path, run):
     return True
 
 
-def kept_run(model, run, profile, key, settings=None, parts=None):
+def kept_run(model, run, profile, key, settings=None, parts=None, resumes=True):
     """The stored result of the same finished run ``run`` (a run name, ``experiments.run_name``), its
     weights loaded into ``model``; else ``None``.
 
@@ -204,9 +204,11 @@ def kept_run(model, run, profile, key, settings=None, parts=None):
     """
     found = [(path, _read_kept(path, run)) for path in kept_files(run, profile)]
     found = [(path, result) for path, result in found if result is not None]
+    matched = False  # a kept run of this key whose weights could not be loaded (its warning said so)
     for path, result in found:
         if result.get("run_key") != key:
             continue
+        matched = True
         weights = weights_beside(path)
         if not _load_kept_weights(model, weights, run):
             continue
@@ -222,11 +224,13 @@ def kept_run(model, run, profile, key, settings=None, parts=None):
         if _checkpointed_epochs(retraining, key):  # only a checkpoint of this very run is resumed
             print(f"An interrupted retraining of it is kept in {relative(retraining)}: --force resumes it.")
         return result
+    if matched:
+        return None
     if found and settings is not None:
-        print(retraining_note(model, run, profile, key, settings, parts, found))
+        print(retraining_note(model, run, profile, key, settings, parts, found, resumes))
     elif found:
         print(f"Training {run}: the stored run {relative(found[0][0])} has other settings or code.")
-    elif settings is not None and (note := new_run_note(run, profile, key, settings)):
+    elif settings is not None and (note := new_run_note(run, profile, key, settings, resumes)):
         print(note)
     return None
 
@@ -262,7 +266,7 @@ def differences(kept, settings, parts=None):
     for name in sorted(set(settings) | {n for n in ("shuffle", "measure_train") if n in kept}):
         if name in ("experiment", "profile"):
             continue
-        old, new = kept.get(name), settings[name]
+        old, new = kept.get(name), settings.get(name)
         if name == "hyperparameters":
             old = old if isinstance(old, dict) else {}
             for hyper in sorted(set(old) | set(new)):
@@ -350,7 +354,7 @@ def training_estimate(kept, settings, done=0, device=None, of="the kept run"):
     )
 
 
-def retraining_note(model, run, profile, key, settings, parts, found):
+def retraining_note(model, run, profile, key, settings, parts, found, resumes=True):
     """What a cell prints before it trains a run that no kept run matches: what differs from the kept
     run (the first of ``found``, ``(path, result)`` pairs: the committed one if there is one), how
     long the training will take, how to stop it and how to get a quick version."""
@@ -371,7 +375,7 @@ def retraining_note(model, run, profile, key, settings, parts, found):
     device = system.device()
     timed = [r for _, r in found if r.get("device") == device and r.get("epoch_time_s")]
     estimate = _estimate(run, profile, key, settings, timed[0] if timed else kept, "the kept run", device)
-    return "\n".join([*lines, *([estimate] if estimate else []), _advice(undo=True)])
+    return "\n".join([*lines, *([estimate] if estimate else []), *_advice(profile, resumes, undo=True)])
 
 
 def _estimate(run, profile, key, settings, kept, of, device):
@@ -389,7 +393,7 @@ def _estimate(run, profile, key, settings, kept, of, device):
     return training_estimate(kept, settings, done, device, of=of)
 
 
-def new_run_note(run, profile, key, settings):
+def new_run_note(run, profile, key, settings, resumes=True):
     """What a cell prints before it trains a run of which nothing is kept yet, another seed of an
     experiment whose run is kept: how long the training will take by that run's epoch times, how to
     stop it and how to get a quick version; ``None`` without such a run."""
@@ -405,24 +409,22 @@ def new_run_note(run, profile, key, settings):
         return None
     here = [r for r in kept if r.get("device") == device]
     estimate = _estimate(run, profile, key, settings, (here or kept)[0], f"{experiment}'s kept run", device)
-    return "\n".join([f"Training {run}: no run of it is kept yet.", estimate, _advice(undo=False)])
+    return "\n".join([f"Training {run}: no run of it is kept yet.", estimate, *_advice(profile, resumes)])
 
 
-def _advice(undo):
-    """How to stop a training, and to get a quick version."""
+def _advice(profile, resumes, undo=False):
+    """In a kernel run by hand (``keeps_variants``), how to stop a training and to get a quick version,
+    as a list of one line; nothing elsewhere (the main job's logs). ``resumes``: the training keeps
+    checkpoints; ``undo``: an edit of a kept run, which undoing loads again."""
+    if not keeps_variants(profile):
+        return []
+    then = ": this cell then resumes from its last finished epoch" if resumes else ""
     undone = ", and undoing the edit loads the kept run again in seconds" if undo else ""
-    return (
-        f"Interrupt the kernel (■) to stop it: this cell then resumes from its last finished epoch{undone}. "
+    return [
+        f"Interrupt the kernel (■) to stop it{then}{undone}. "
         'A quick version: PROFILE = "quick" in the notebook\'s parameters cell (a few epochs on small data), '
         "or make lab PROFILE=quick."
-    )
-
-
-def _write_json(path, result):
-    """Replace ``path`` with ``result`` as JSON, whole (a crash leaves the old file or the new one)."""
-    tmp = path.with_name(f"tmp-{os.getpid()}.{path.name}")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(path)
+    ]
 
 
 def _make_current(run, profile, source):
@@ -441,7 +443,7 @@ def _make_current(run, profile, source):
     tmp = weights.with_name(f"tmp-{os.getpid()}.{weights.name}")
     shutil.copyfile(weights_beside(source), tmp)
     tmp.replace(weights)
-    _write_json(current, json.loads(source.read_text()))
+    write_json(current, json.loads(source.read_text()))
 
 
 def _set_aside(run, profile, current):
@@ -457,7 +459,7 @@ def _set_aside(run, profile, current):
     if not variant.exists() and weights.exists():
         weights.replace(weights_beside(variant))
         result["weights"] = str(relative(weights_beside(variant)))
-        _write_json(variant, result)
+        write_json(variant, result)
     weights.unlink(missing_ok=True)
     current.unlink()
     return True
@@ -496,7 +498,7 @@ def keep(model, result, profile):
     if not variant:
         return write_result(result)
     written = output_dir("results", profile) / f"{stem}.json"
-    _write_json(written, result)
+    write_json(written, result)
     _make_current(run, profile, written)
     return written
 
@@ -950,7 +952,7 @@ def train_autoencoder(
     key = fingerprint(model, optimizer, "mse", settings | {"data": data})
     parts = key_parts(model, optimizer, "mse", data)
     if profile.reuses_kept_runs():
-        kept = kept_run(model, run, profile, key, settings, parts)
+        kept = kept_run(model, run, profile, key, settings, parts, resumes=False)
         if kept is not None:
             return kept
     print(

@@ -544,19 +544,58 @@ def test_an_edited_cell_says_what_differs_how_long_it_trains_and_how_to_get_a_qu
     assert len(fits) == 2
 
 
-def test_another_seed_with_no_kept_run_says_how_long_it_trains_by_the_seed_0_run(tiny_data, capsys, fits):
-    """The notebooks train seeds 0-2; a seed not kept yet trains, and says so with its cost first."""
+def test_another_seed_with_no_kept_run_says_how_long_it_trains_by_the_seed_0_run(
+    tiny_data, monkeypatch, capsys, fits
+):
+    """The notebooks train seeds 0-2; a seed not kept yet trains, and says so with its cost first; the
+    advice on stopping it is for a kernel run by hand, not the main job's log."""
     _, first = full_run(tiny_data, seed=0)
     capsys.readouterr()
     full_run(tiny_data, seed=1)
-    said, estimate, how = capsys.readouterr().out.splitlines()[:3]
+    lines = capsys.readouterr().out.splitlines()
     per_epoch = sum(first["epoch_time_s"]) / 2
-    assert said == "Training unit-test-kept-seed1: no run of it is kept yet."
-    assert estimate == (
+    assert lines[0] == "Training unit-test-kept-seed1: no run of it is kept yet."
+    assert lines[1] == (
         f"It trains 2 epochs: about {training.duration(2 * per_epoch)} (2 × {per_epoch:.1f} s per epoch, "
         "as unit-test-kept's kept run took on this machine)."
     )
-    assert how.startswith("Interrupt the kernel (■) to stop it") and "undoing" not in how
+    assert not any("Interrupt the kernel" in line for line in lines)
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)  # a student's kernel
+    full_run(tiny_data, seed=2)
+    how = capsys.readouterr().out.splitlines()[2]
+    assert (
+        how.startswith("Interrupt the kernel (■) to stop it: this cell then resumes") and "undoing" not in how
+    )
+    assert len(fits) == 3
+
+
+def test_an_edit_that_turns_shuffling_off_is_named(tiny_data, monkeypatch, capsys, fits):
+    train, val, test = tiny_data
+
+    def shuffled(shuffle):
+        set_seed(0)
+        model = models.network3(models.fully_connected(16), models.softmax(2))
+        optimizer = keras.optimizers.SGD(0.1)
+        training.fit(
+            model,
+            "unit-test-kept",
+            train=train,
+            val=val,
+            test=test,
+            epochs=2,
+            batch_size=10,
+            optimizer=optimizer,
+            seed=0,
+            profile="full",
+            shuffle=shuffle,
+        )
+
+    shuffled(True)  # the main job's kept run
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)
+    capsys.readouterr()
+    shuffled(False)
+    said = capsys.readouterr().out.splitlines()[0]
+    assert said.startswith("Training unit-test-kept: this run differs") and "shuffle" in said
     assert len(fits) == 2
 
 
