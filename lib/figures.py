@@ -69,7 +69,7 @@ LECTURE = ("tab:orange", "tab:red", "tab:brown")  # the lecture's own runs besid
 
 def series_styles(n):
     """``n`` distinct (colour, line style) pairs: the ten colours of matplotlib's cycle, solid, then
-    dashed, then dash-dotted, so that no two series of a plot look alike."""
+    dashed, dash-dotted and dotted, so that no two series of a plot (up to 40) look alike."""
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     return [(colours[i % len(colours)], ("-", "--", "-.", ":")[i // len(colours) % 4]) for i in range(n)]
 
@@ -88,7 +88,8 @@ def accuracy_curves(results, published=None, lecture=None, title=None, labels=No
     for (label, values), color in zip((lecture or {}).items(), LECTURE, strict=False):
         epoch_line(ax, values, "x-", color=color, lw=1, ms=4, alpha=0.8, label=label)
     names = labels or (["ours"] if len(results) == 1 else [f"ours, {r['experiment']}" for r in results])
-    for result, name, color in zip(results, names, OURS, strict=False):
+    for i, (result, name) in enumerate(zip(results, names, strict=True)):
+        color = OURS[i % len(OURS)]
         epoch_line(ax, result["epoch_test_accuracy"], color=color, label=f"{name}: test")
         if result["epoch_val_accuracy"]:
             epoch_line(ax, result["epoch_val_accuracy"], ls=":", color=color, label=f"{name}: validation")
@@ -158,7 +159,7 @@ def published_vs_ours(rows, title=None):
         ax.plot(runs, [yi - 0.17] * len(runs), "o", mfc="none", color="tab:blue", ms=7, alpha=0.8)
         ax.plot(100 * (1 - r["ours"]), yi - 0.17, "o", color="tab:blue", ms=5)
     ax.plot([], [], "o", mfc="none", color="tab:blue", label="ours, each run (seed)")
-    ax.plot([], [], "o", color="tab:blue", ms=5, label="ours, reported (Nielsen: best validation of 3)")
+    ax.plot([], [], "o", color="tab:blue", ms=5, label="ours, reported (the table's protocol)")
     ax.set(xscale="log", yticks=y, yticklabels=labels, xlabel="test error (%), log scale")
     ax.set_ylim(y.min() - 0.6, y.max() + 0.6)
     ticks = [0.2, 0.3, 0.5, 0.7, 1, 2, 3, 5, 7, 10]
