@@ -24,7 +24,7 @@ from lab.bench import NETS, keras_net
 from lib import data, system, training
 from lib.models import POOLS
 from lib.paths import ROOT, relative
-from lib.results import to_markdown
+from lib.results import to_markdown, write_json
 
 DIRECTORY = ROOT / "results" / "pool_rule"
 REPORT = ROOT / "results" / "pool_rule.md"
@@ -78,15 +78,14 @@ def run_pairs(nets, seeds, epochs, directory=DIRECTORY, log=print):
                     if path.exists():
                         continue
                     mnist = mnist or data.load_mnist()
-                    record = train(net, seed, pool, epochs, mnist, log)
-                    path.write_text(json.dumps(record, indent=1) + "\n")
+                    write_json(path, train(net, seed, pool, epochs, mnist, log))
                     log(f"wrote {relative(path)}")
 
 
 def pairs(directory=DIRECTORY):
     """The stored runs as ``{(net, epochs): {seed: {pool: record}}}``, complete pairs only."""
     found = {}
-    for path in sorted(directory.glob("*.json")):
+    for path in sorted(p for p in directory.glob("*.json") if not p.name.startswith("tmp-")):
         r = json.loads(path.read_text())
         found.setdefault((r["net"], r["epochs"]), {}).setdefault(r["seed"], {})[r["pool"]] = r
     return {
