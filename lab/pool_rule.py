@@ -95,9 +95,15 @@ def pairs(directory=DIRECTORY):
 
 
 def _spread(values):
+    """``+0.23 ± 0.18 (-0.03 to +0.37), s.e. 0.09, 3 of 4 > 0``: mean ± standard deviation, range,
+    standard error of the mean and how many pairs favour theano's rule."""
     mean = statistics.fmean(values)
     sd = statistics.stdev(values) if len(values) > 1 else float("nan")
-    return f"{mean:+.2f} ± {sd:.2f} ({min(values):+.2f} to {max(values):+.2f})"
+    ahead = sum(v > 0 for v in values)
+    return (
+        f"{mean:+.2f} ± {sd:.2f} ({min(values):+.2f} to {max(values):+.2f}), "
+        f"s.e. {sd / len(values) ** 0.5:.2f}, {ahead} of {len(values)} > 0"
+    )
 
 
 def report(directory=DIRECTORY, last=5):
@@ -162,7 +168,8 @@ def main(args):
     REPORT.write_text(
         "# Max-pool gradient at tied maxima: Theano's rule against Keras'\n\n"
         "Δ = theano − keras, in percentage points: mean ± standard deviation (min to max) over the "
-        "pairs; each pair starts from the same initial weights. Written by `python -m lab pool-rule`."
+        "pairs, the standard error of the mean, and how many pairs favour theano's rule; each pair "
+        "starts from the same initial weights. Written by `python -m lab pool-rule`."
         f"\n\n{text}"
     )
     print(text)

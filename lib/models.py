@@ -111,6 +111,8 @@ def conv_pool(filters, kernel_size=5, pool_size=2, activation="sigmoid", l2=0.0,
     ``pool``: ``"keras"`` (``MaxPooling2D``) or ``"theano"`` (``TheanoMaxPooling2D``), which differ
     only in the gradient at tied maxima.
     """
+    if pool not in POOLS:
+        raise ValueError(f"pool={pool!r}: use one of {', '.join(map(repr, POOLS))}")
     n_out = filters * kernel_size**2 / pool_size**2
     return [
         layers.Conv2D(

@@ -145,6 +145,11 @@ def test_conv_pool_builds_the_same_weights_with_either_pool():
     assert shapes["keras"] == shapes["theano"]
 
 
+def test_conv_pool_names_the_pools_it_knows():
+    with pytest.raises(ValueError, match="pool='thean': use one of 'keras', 'theano'"):
+        models.conv_pool(20, pool="thean")
+
+
 def test_every_kept_weights_file_holds_the_model_alone():
     """A kept run is loaded to predict or to look into: its file has no optimizer state (issue 21)."""
     import h5py

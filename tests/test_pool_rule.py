@@ -30,7 +30,7 @@ def test_runs_claimed_by_another_process_are_left_to_it_and_the_report_pairs_the
     assert set(pool_rule.pairs(tmp_path)[("relu", 3)]) == {0}  # seed 1's pair is incomplete
     pool_rule.run_pairs(["relu"], [0, 1], 3, tmp_path, log=lambda _: None)
     report = pool_rule.report(tmp_path, last=2)
-    assert "| **2 pairs** |" in report and "+0.10 ± 0.00 (+0.10 to +0.10)" in report
+    assert "| **2 pairs** |" in report and "+0.10 ± 0.00 (+0.10 to +0.10), s.e. 0.00, 2 of 2 > 0" in report
 
 
 def test_train_records_every_epoch_of_a_small_run():
