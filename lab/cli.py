@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lab.progress import Progress, duration
+from lab.progress import Progress
 from lib import paths
 from lib.experiments import EXPERIMENTS, get_experiment
 from lib.paths import MAIN_JOB_VAR, NOTEBOOKS, ROOT, output_dir
 from lib.profiles import PROFILES, RETRAIN_VAR, get_profile
-from lib.results import ResultError
+from lib.results import ResultError, duration
 
 BACKENDS = ("tensorflow", "jax", "torch")
 STATE_FILE = "runs.json"

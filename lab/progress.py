@@ -13,14 +13,9 @@ import time
 
 from tqdm import tqdm
 
+from lib.results import duration
+
 EPOCH = re.compile(r"Epoch\s+(\d+)/(\d+)")
-
-
-def duration(seconds):
-    """``1 h 02 min`` or ``3 min 07 s``."""
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {seconds:02d} s"
 
 
 class Progress:

@@ -261,6 +261,15 @@ SUMMARY_HEADER = (
 )
 
 
+def duration(seconds):
+    """``45 s``, ``4 min 10 s``, ``13 min``, ``2 h 05 min``: a time for a sentence or a progress line."""
+    seconds = max(0, round(seconds))
+    if seconds < 600:
+        return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
 def training_time(seconds):
     """``4.9 s`` under a minute, ``1.8 min`` above."""
     return f"{seconds:.1f} s" if seconds < 60 else f"{seconds / 60:.1f} min"

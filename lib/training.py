@@ -41,7 +41,15 @@ from lib.paths import (
     weights_beside,
 )
 from lib.profiles import RETRAIN_VAR, get_profile
-from lib.results import ResultError, best_epoch, load_result, reported_test_accuracy, write_json, write_result
+from lib.results import (
+    ResultError,
+    best_epoch,
+    duration,
+    load_result,
+    reported_test_accuracy,
+    write_json,
+    write_result,
+)
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
@@ -316,19 +324,6 @@ def _layer_shapes_differ(model, weights):
     finally:
         model.set_weights(initial)
     return False
-
-
-def duration(seconds):
-    """``45 s``, ``4 min 10 s``, ``13 min``, ``2 h 05 min``."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    if seconds < 3600:
-        return f"{round(seconds / 60)} min"
-    minutes = round(seconds / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def training_estimate(kept, settings, done=0, device=None, of="the kept run"):

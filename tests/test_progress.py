@@ -1,7 +1,8 @@
 import io
 
 from lab import progress as progress_module
-from lab.progress import Progress, duration
+from lab.progress import Progress
+from lib.results import duration
 
 
 class Clock:
@@ -52,5 +53,8 @@ def test_kernel_output_reaches_the_log_line_by_line_and_epochs_update_the_bar():
 
 
 def test_duration():
+    assert duration(45.4) == "45 s"
     assert duration(187) == "3 min 07 s"
+    assert duration(780) == "13 min"
+    assert duration(3590) == "1 h 00 min"  # not "60 min"
     assert duration(3720) == "1 h 02 min"
