@@ -51,6 +51,46 @@ def digit_grid(images, labels, ncols=10, title=None, predicted=None):
     return fig
 
 
+def robust_limit(values, q=99.5):
+    """Half-width of a colour scale centred on 0 that holds ``q`` % of ``|values|``: the few values
+    beyond it saturate instead of setting the scale and paling all the others."""
+    return float(np.percentile(np.abs(values), q))
+
+
+def weight_grid(images, titles, ncols, title=None, cmap="RdBu", red=(), size=1.0):
+    """Weight images (n, h, w), each under its title (those of the ``red`` indices in red), on one
+    colour scale centred on 0 (``robust_limit``), with a colour bar whose ends point where values
+    lie beyond the scale."""
+    images = np.asarray(images)
+    nrows = -(-len(images) // ncols)
+    limit = robust_limit(images)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(ncols * size + 1.2, nrows * size * 1.2 + 0.6),
+        squeeze=False,
+        layout="constrained",
+    )
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < len(images):
+            shown = ax.imshow(images[i], cmap=cmap, vmin=-limit, vmax=limit)
+            ax.set_title(titles[i], fontsize=9, pad=3, color="firebrick" if i in red else "black")
+    beyond = ("neither", "min", "max", "both")[(images.min() < -limit) + 2 * (images.max() > limit)]
+    fig.colorbar(shown, ax=axes, shrink=0.9, label="weight", extend=beyond)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plain_log_ticks(axis, subs=(1, 2, 5)):
+    """Ticks of a log ``axis`` (``ax.yaxis``) at 1, 2 and 5 times the powers of ten, labelled as plain
+    numbers (30, 0.5, not 3×10¹), without minor ticks."""
+    axis.set_major_locator(matplotlib.ticker.LogLocator(subs=subs))
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
 def epoch_line(ax, values, *style, scale=100, **kwargs):
     """Draw per-epoch ``values`` (times ``scale``) against epochs 1, 2, ... on ``ax``; the line."""
     values = scale * np.asarray(values, dtype=float)
@@ -64,7 +104,18 @@ def epoch_axis(ax, ylabel, **settings):
 
 
 OURS = ("tab:blue", "tab:green", "tab:purple", "tab:cyan")  # our runs on a per-run plot
-LECTURE = ("tab:orange", "tab:red", "tab:brown")  # the lecture's own runs beside them
+LECTURE = ("tab:orange", "tab:red", "tab:brown")  # the lecture's own runs beside them, with crosses
+LECTURE_STYLE = {"marker": "x", "lw": 1, "ms": 4, "alpha": 0.8}
+
+
+def reported_dot(ax, result, color, error=False):
+    """The filled dot at ``result``'s reported figure (its test accuracy, or error, at ``best_epoch``);
+    returns its legend label, which says how that epoch was picked."""
+    accuracy = result["test_accuracy"]
+    ax.plot(result["best_epoch"], 100 * (1 - accuracy if error else accuracy), "o", color=color, ms=6)
+    if result["epoch_val_accuracy"]:
+        return "reported: test at the best validation epoch"
+    return "reported: test after the last epoch"
 
 
 def series_styles(n):
@@ -81,21 +132,23 @@ def accuracy_curves(results, published=None, lecture=None, title=None, labels=No
     ``published`` maps a label to an accuracy drawn as a horizontal line; ``lecture`` maps a label to
     the per-epoch test accuracies of the lecture's own run, drawn in warm colours with crosses;
     ``labels`` names the results in the legend (default: "ours" for one result, else their experiment
-    names). A filled dot marks each run's reported figure: the test accuracy at its best validation
-    epoch. The published lines always lie inside the frame.
+    names). A filled dot marks each run's reported figure (``reported_dot``): the test accuracy at its
+    best validation epoch, or after its last epoch when it has no validation set. The published
+    lines always lie inside the frame.
     """
     fig, ax = plt.subplots(figsize=(7, 4))
     for (label, values), color in zip((lecture or {}).items(), LECTURE, strict=False):
-        epoch_line(ax, values, "x-", color=color, lw=1, ms=4, alpha=0.8, label=label)
+        epoch_line(ax, values, color=color, label=label, **LECTURE_STYLE)
     names = labels or (["ours"] if len(results) == 1 else [f"ours, {r['experiment']}" for r in results])
+    reported = []
     for i, (result, name) in enumerate(zip(results, names, strict=True)):
         color = OURS[i % len(OURS)]
         epoch_line(ax, result["epoch_test_accuracy"], color=color, label=f"{name}: test")
         if result["epoch_val_accuracy"]:
             epoch_line(ax, result["epoch_val_accuracy"], ls=":", color=color, label=f"{name}: validation")
-        ax.plot(result["best_epoch"], 100 * result["test_accuracy"], "o", color=color, ms=6)
-    if any(r["epoch_val_accuracy"] for r in results):
-        ax.plot([], [], "o", color="dimgrey", ms=6, label="reported: test at the best validation epoch")
+        reported.append(reported_dot(ax, result, color))
+    for label in dict.fromkeys(reported):
+        ax.plot([], [], "o", color="dimgrey", ms=6, label=label)
     for (label, value), style in zip((published or {}).items(), ["--", "-.", ":"], strict=False):
         ax.axhline(100 * value, ls=style, color="black", lw=1, label=f"{label}: {100 * value:.2f}%")
     if published:
@@ -129,16 +182,21 @@ def series_curves(results, title=None, zoom=(98.5, 99.8)):
     return _finish(fig, top, None, legend="outside")
 
 
+def _row_note(ax, text, x, y, color="dimgrey"):
+    """``text`` in small type right of (``x``, ``y``): why a row of a summary figure has no dots."""
+    box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1}
+    ax.annotate(text, (x, y), xytext=(8, -3), textcoords="offset points", fontsize=8, color=color, bbox=box)
+
+
 def published_vs_ours(rows, title=None):
     """Test error rate per experiment on a log scale: the published (or lecture) figure, each of our
     runs (one dot per seed) and the one we report (``lib.results.reported_run``), on two lines a
     row apart so that none hides another.
 
     ``rows`` are ``lib.results.summary_rows`` dicts; experiments we have not measured are marked so.
-    The speedrun is left out: its goal is time, and its anchor ran on another machine (the README's
-    table has it).
+    The speedrun's one result is the mean of its seeds, not a run: it has the reported dot only,
+    with a note that says so.
     """
-    rows = [r for r in rows if r["name"] != "speedrun"]
     fig, ax = plt.subplots(figsize=(8, 0.5 * len(rows) + 1.4))
     labels = [f"{r['notebook']} {r['name']}" for r in rows]
     y = np.arange(len(rows))[::-1].astype(float)
@@ -146,18 +204,15 @@ def published_vs_ours(rows, title=None):
     ax.plot(published, y + 0.17, "s", color="black", ms=6, label="published (or lecture)")
     for yi, r in zip(y, rows, strict=True):
         if r["ours"] is None:
-            ax.annotate(
-                "not yet measured",
-                (100 * (1 - r["published"]), yi - 0.17),
-                xytext=(8, -3),
-                textcoords="offset points",
-                fontsize=8,
-                color="firebrick",
-            )
+            _row_note(ax, "not yet measured", 100 * (1 - r["published"]), yi - 0.17, color="firebrick")
             continue
-        runs = [100 * (1 - acc) for acc in r.get("run_test_accuracy", [])]
-        ax.plot(runs, [yi - 0.17] * len(runs), "o", mfc="none", color="tab:blue", ms=7, alpha=0.8)
-        ax.plot(100 * (1 - r["ours"]), yi - 0.17, "o", color="tab:blue", ms=5)
+        ours = 100 * (1 - r["ours"])
+        if r["name"] == "speedrun":
+            _row_note(ax, f"ours: {r['ours_protocol']}", ours, yi - 0.17)
+        else:
+            runs = [100 * (1 - acc) for acc in r.get("run_test_accuracy", [])]
+            ax.plot(runs, [yi - 0.17] * len(runs), "o", mfc="none", color="tab:blue", ms=7, alpha=0.8)
+        ax.plot(ours, yi - 0.17, "o", color="tab:blue", ms=5)
     ax.plot([], [], "o", mfc="none", color="tab:blue", label="ours, each run (seed)")
     ax.plot([], [], "o", color="tab:blue", ms=5, label="ours, reported (the table's protocol)")
     ax.set(xscale="log", yticks=y, yticklabels=labels, xlabel="test error (%), log scale")
@@ -174,13 +229,21 @@ def runs_against_published(rows, title=None):
     experiment: a dot per run (seed), the reported run filled; the published figure is the line at 0.
     A gap whose dots lie on both sides of 0 is within our runs' spread.
 
-    ``rows`` are ``lib.results.summary_rows`` dicts; the vote and the speedrun (one result each, and
-    the speedrun a mean of its own seeds) and unmeasured experiments are left out.
+    ``rows`` are ``lib.results.summary_rows`` dicts. The vote and the speedrun are one result each
+    (the speedrun's a mean of its own seeds): their reported dot has a note that says so; an
+    unmeasured experiment keeps its row, marked so.
     """
-    rows = [r for r in rows if r["ours"] is not None and r.get("runs_planned", 1) > 1]
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(rows) + 1.5))
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows, strict=True):
+        if r["ours"] is None:
+            _row_note(ax, "not yet measured", 0, yi, color="firebrick")
+            continue
+        if r.get("runs_planned", 1) == 1:
+            gap = 100 * (r["ours"] - r["published"])
+            ax.plot(gap, yi, "o", color="tab:blue", ms=5)
+            _row_note(ax, f"one result: {r['ours_protocol']}", gap, yi)
+            continue
         gaps = [100 * (acc - r["published"]) for acc in r["run_test_accuracy"]]
         ax.plot(gaps, [yi] * len(gaps), "o", mfc="none", color="tab:blue", ms=8)
         ax.plot(100 * (r["ours"] - r["published"]), yi, "o", color="tab:blue", ms=5)
@@ -234,54 +297,102 @@ def loss_curves(series, ylabel="loss", reference=None, title=None):
 
 
 def error_curves(results, lecture=None, title=None):
-    """Training and test error (%) per epoch, one panel per run, as Radford's tutorial plots them.
+    """Training and test error (%) per epoch, one panel per run, as Radford's tutorial plots them, on
+    a log scale labelled in plain numbers.
 
     ``results`` are run results with ``epoch_train_accuracy`` (``fit(..., measure_train=True)``);
     ``lecture`` maps an experiment name to the lecture run's log (``lib.experiments.lecture_log``),
-    drawn in grey on that run's panel. An epoch without errors has no place on the log scale: it is
-    left as a gap, and the legend counts them.
+    drawn on that run's panel in the lecture's warm colours with crosses (test orange, train red).
+    Ours: test blue, train green; a filled dot marks the reported figure. One legend under the
+    panels. An epoch without errors has no place on the log scale: it is left as a gap, counted in a
+    note on its panel.
     """
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
     for ax, result in zip(axes[0], results, strict=True):
         name = result["experiment"]
         log = (lecture or {}).get(name)
-        if log:
-            epoch_line(ax, 1 - np.array(log["epoch_train_accuracy"]), color="silver", label="lecture: train")
-            epoch_line(ax, 1 - np.array(log["epoch_test_accuracy"]), color="grey", label="lecture: test")
-        for split in ("train", "test"):
+        for split, color in zip(("test", "train"), LECTURE, strict=False):
+            if log:
+                errors = 1 - np.array(log[f"epoch_{split}_accuracy"])
+                epoch_line(ax, errors, color=color, label=f"lecture: {split}", **LECTURE_STYLE)
+        for split, color in zip(("test", "train"), OURS, strict=False):
             errors = 1 - np.array(result[f"epoch_{split}_accuracy"])
-            zero = int(np.sum(errors <= 0))
-            label = f"ours: {split}" + (f" ({zero} epochs at 0 %: gaps)" if zero else "")
-            epoch_line(ax, np.where(errors > 0, errors, np.nan), "o-", ms=2, label=label)
+            gaps = np.where(errors > 0, errors, np.nan)
+            epoch_line(ax, gaps, "o-", ms=2, color=color, label=f"ours: {split}")
+            if zero := int(np.sum(errors <= 0)):
+                note = f"ours, {split}: {zero} epochs at 0 % error,\nleft as gaps on the log scale"
+                ax.text(0.03, 0.03, note, transform=ax.transAxes, fontsize=7, color=color)
+        ax.plot([], [], "o", color="dimgrey", ms=6, label=reported_dot(ax, result, OURS[0], error=True))
         epoch_axis(ax, "error (%), log scale", yscale="log", title=name)
-        ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7, loc="upper right")
+        plain_log_ticks(ax.yaxis)
+        ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    handles, labels = max((ax.get_legend_handles_labels() for ax in axes[0]), key=lambda hl: len(hl[0]))
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0), ncol=len(labels), fontsize=8)
     return fig
 
 
-def time_to_accuracy(search, final, target, time_goal, title=None):
-    """Accuracy against training seconds: the candidates on the validation split (``search``) and
-    the chosen one's seeds on the test set (``final``), both lists of dicts with ``recipe``,
-    ``accuracy`` and ``seconds``; dashed lines at the ``target`` and the ``time_goal``."""
-    fig, ax = plt.subplots(figsize=(9, 4))
-    for trial in search:
-        point = (trial["seconds"], 100 * trial["accuracy"])
-        ax.plot(*point, "s", color="tab:blue", ms=6)
-        ax.annotate(trial["recipe"], point, fontsize=7, xytext=(5, -3), textcoords="offset points")
-    ax.plot([], [], "s", color="tab:blue", label="candidates: validation accuracy (seed 0)")
-    ax.plot(
-        [t["seconds"] for t in final],
-        [100 * t["accuracy"] for t in final],
-        "o",
-        color="tab:orange",
-        label=f"chosen: test accuracy ({len(final)} seeds)",
+def _grouped(ax, points):
+    """``points`` (x, y) grouped where their markers would sit on each other on ``ax`` (centres
+    closer than 6 pixels, at the axes' final limits): a list of lists of indices."""
+    pixels = ax.transData.transform(np.asarray(points, dtype=float))
+    groups = []
+    for i, pixel in enumerate(pixels):
+        near = [g for g in groups if np.hypot(*(pixels[g[0]] - pixel)) < 6]
+        if near:
+            near[0].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def time_to_accuracy(search, final, target, time_goal, chosen, title=None):
+    """Accuracy against training seconds, in two panels: above, the candidates' validation accuracy
+    (``search``, the ``chosen`` recipe ringed); below, the chosen recipe's test accuracy for each
+    seed (``final``), on a time axis of its own around them. Both are lists of dicts with ``recipe``,
+    ``seed``, ``accuracy`` and ``seconds``; dashed lines at the ``target`` and the ``time_goal``.
+    Points that would sit on each other share one marker and one label ("seeds 2, 3")."""
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), layout="constrained")
+    slowest = max(t["seconds"] for t in search)
+    fastest, last = min(t["seconds"] for t in final), max(t["seconds"] for t in final)
+    span = max(last, time_goal) - min(fastest, time_goal)
+    panels = (
+        (top, search, "s", OURS[0], "validation accuracy (%)\ncandidates, seed 0", (0, 1.45 * slowest)),
+        (
+            bottom,
+            final,
+            "o",
+            OURS[1],
+            f"test accuracy (%)\nthe chosen recipe, {len(final)} seeds",
+            (max(0, min(fastest, time_goal) - 0.3 * span), max(last, time_goal) + 0.45 * span),
+        ),
     )
-    ax.axhline(100 * target, ls="--", color="black", lw=1, label=f"target {100 * target:.1f}%")
-    ax.axvline(time_goal, ls=":", color="tab:red", lw=1, label=f"goal: under {time_goal:g} s")
-    ax.set(xlabel="seconds from data in memory to trained model", ylabel="accuracy (%)")
-    longest = max(t["seconds"] for t in [*search, *final])
-    ax.set_xlim(0, 1.45 * longest)  # room for the candidates' names right of their points
-    return _finish(fig, ax, title, legend="outside")
+    for ax, trials, marker, color, ylabel, xlim in panels:  # xlim: room for the names right of the points
+        ax.axhline(100 * target, ls="--", color="black", lw=1, label=f"target {100 * target:.1f}%")
+        ax.axvline(time_goal, ls=":", color="tab:red", lw=1, label=f"goal: under {time_goal:g} s")
+        ax.set(ylabel=ylabel, xlim=xlim, xlabel="seconds from data in memory to trained model")
+        points = [(t["seconds"], 100 * t["accuracy"]) for t in trials]
+        ax.plot(*zip(*points, strict=True), marker, color=color, ms=7, ls="none")
+        low, high = ax.get_ylim()
+        ax.set_ylim(min(low, 100 * target - 0.05 * (high - low)), high + 0.08 * (high - low))
+        for group in _grouped(ax, points):
+            if ax is top:
+                text = trials[group[0]]["recipe"]
+            else:
+                seeds = [str(trials[i]["seed"]) for i in group]
+                text = ("seeds " if len(seeds) > 1 else "seed ") + ", ".join(seeds)
+            ax.annotate(text, points[group[0]], fontsize=8, xytext=(6, -3), textcoords="offset points")
+        ax.grid(alpha=0.3)
+    picked = next(t for t in search if t["recipe"] == chosen)
+    top.plot(picked["seconds"], 100 * picked["accuracy"], "o", mfc="none", mec="black", ms=15, label="chosen")
+    top.legend(fontsize=8, loc="upper left")
+    seconds = np.median([t["seconds"] for t in final])
+    accuracy = 100 * np.mean([t["accuracy"] for t in final])
+    reported = "reported: mean accuracy, median time"
+    bottom.plot(seconds, accuracy, "D", mfc="none", mec="black", ms=9, label=reported)
+    bottom.legend(fontsize=8, loc="upper right")
+    if title:
+        top.set_title(title)
+    return fig
