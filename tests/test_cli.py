@@ -45,6 +45,21 @@ def test_readme_notebooks_table_is_the_one_generated(monkeypatch):
     assert table.strip() == notebooks_table().strip()
 
 
+def test_every_file_the_readme_links_is_committed():
+    """A link or image of the README that a fresh clone lacks would show as broken on its page."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    targets = {m.split("#")[0] for m in re.findall(r"\]\(([^)\s]+)\)", readme) if "://" not in m}
+    listed = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout
+    tracked = set(listed.split())
+    if not tracked:
+        pytest.skip("not a git checkout")
+    folders = {str(Path(f).parent) + "/" for f in tracked} | {str(Path(f).parent) for f in tracked}
+    missing = sorted(target for target in targets if target and target not in tracked | folders)
+    assert not missing, f"README links files git does not track: {missing}"
+
+
 def stream_notebook(path, text):
     """A notebook at ``path`` whose one code cell printed ``text``."""
     import nbformat
