@@ -365,8 +365,11 @@ def kept_files(root, results=(), weights=()):
 
 
 def dry_run_lines(directory, capsys, *args):
-    """Each notebook's line of ``python -m lab run --dry-run``, by number, and the plan's last line."""
-    assert cli.main(["run", "--dry-run", "--notebooks", str(directory), *args]) == 0
+    """Each notebook's line of ``python -m lab run --dry-run`` on TensorFlow (the backend the tests
+    record their runs with, whatever ``KERAS_BACKEND`` the suite runs on), by number, and the plan's
+    last line."""
+    command = ["run", "--dry-run", "--backend", "tensorflow", "--notebooks", str(directory), *args]
+    assert cli.main(command) == 0
     out = capsys.readouterr().out.splitlines()
     return {line.split()[0][:2]: line for line in out if line.startswith("  ")}, out[-1]
 
@@ -598,7 +601,7 @@ def test_the_command_line_shows_no_tensorflow_start_up_lines(tmp_path):
     write_notebook(
         notebooks / "00_keras.ipynb", "PROFILE = None", "import keras\nprint(keras.backend.backend())"
     )
-    env = {**os.environ, "LAB_QUICK_ROOT": str(tmp_path / "quick")}
+    env = {**os.environ, "LAB_QUICK_ROOT": str(tmp_path / "quick"), "KERAS_BACKEND": "tensorflow"}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)
     command = [sys.executable, "-m", "lab", "run", "--profile", "quick", "--notebooks", str(notebooks)]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
