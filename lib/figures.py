@@ -353,7 +353,8 @@ def time_to_accuracy(search, final, target, time_goal, chosen, title=None):
     (``search``, the ``chosen`` recipe ringed); below, the chosen recipe's test accuracy for each
     seed (``final``), on a time axis of its own around them. Both are lists of dicts with ``recipe``,
     ``seed``, ``accuracy`` and ``seconds``; dashed lines at the ``target`` and the ``time_goal``.
-    Points that would sit on each other share one marker and one label ("seeds 2, 3")."""
+    Points that would sit on each other share one marker and one label ("seeds 2, 3"). One legend
+    under both panels, where it covers no point."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6.5), layout="constrained")
     slowest = max(t["seconds"] for t in search)
     fastest, last = min(t["seconds"] for t in final), max(t["seconds"] for t in final)
@@ -387,12 +388,15 @@ def time_to_accuracy(search, final, target, time_goal, chosen, title=None):
         ax.grid(alpha=0.3)
     picked = next(t for t in search if t["recipe"] == chosen)
     top.plot(picked["seconds"], 100 * picked["accuracy"], "o", mfc="none", mec="black", ms=15, label="chosen")
-    top.legend(fontsize=8, loc="upper left")
     seconds = np.median([t["seconds"] for t in final])
     accuracy = 100 * np.mean([t["accuracy"] for t in final])
     reported = "reported: mean accuracy, median time"
     bottom.plot(seconds, accuracy, "D", mfc="none", mec="black", ms=9, label=reported)
-    bottom.legend(fontsize=8, loc="upper right")
+    entries = {}  # label → handle, once each: both panels draw the target and the goal
+    for ax in (top, bottom):
+        handles, labels = ax.get_legend_handles_labels()
+        entries |= dict(zip(labels, handles, strict=True))
+    fig.legend(entries.values(), entries.keys(), loc="outside lower center", ncol=len(entries), fontsize=8)
     if title:
         top.set_title(title)
     return fig
