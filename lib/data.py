@@ -1,4 +1,9 @@
-"""MNIST, loaded offline first, in the split and scaling that network3.py uses."""
+"""MNIST, loaded offline first, in the split and scaling that network3.py uses.
+
+Where each piece is taught: the official arrays (``mnist_arrays``) in notebook 00, network3's split
+and scaling (``load_mnist``) in notebook 01, the Keras examples' (``load_mnist_60k``) in notebooks 00
+and 07, the expanded training set (``shifted_copies``, ``expand``) in notebook 04.
+"""
 
 import os
 import socket
@@ -97,7 +102,7 @@ def scale(images, divisor):
 
 
 def load_mnist(path=None, n_train=N_TRAIN):
-    """MNIST in network3.py's split and scaling.
+    """MNIST in network3.py's split and scaling (taught in notebook 01).
 
     Returns ``(x_train, y_train), (x_val, y_val), (x_test, y_test)``: training = the first 50,000
     official training images, validation = the last 10,000 of them, test = the official 10,000.
@@ -116,7 +121,8 @@ def load_mnist(path=None, n_train=N_TRAIN):
 
 
 def load_mnist_60k(path=None):
-    """MNIST in the Keras-examples split and scaling: 60,000 train and 10,000 test, pixel/255."""
+    """MNIST in the Keras-examples split and scaling: 60,000 train and 10,000 test, pixel/255 (taught in
+    notebook 00)."""
     x_train, y_train, x_test, y_test = mnist_arrays(path)
     return (
         (scale(x_train, 255), y_train.astype(np.int32)),
@@ -141,7 +147,8 @@ def shifted_copies(x):
 
 
 def expand(x, y, seed=0):
-    """network3's expanded training set: the images and their shifted copies, shuffled once."""
+    """network3's expanded training set: the images and their shifted copies, shuffled once (taught in
+    notebook 04)."""
     copies = shifted_copies(x)
     images = copies.reshape(-1, *x.shape[1:])
     labels = np.repeat(y, copies.shape[1])

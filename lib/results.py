@@ -1,4 +1,11 @@
-"""Run results: the best-validation rule, the results JSON files and the summary table."""
+"""Run results: the best-validation rule, the results JSON files and the summary table.
+
+Where each piece is taught: the best-validation rule (``reported_test_accuracy``) and the choice of
+the reported run among the seeds (``reported_run``) in notebook 01, the choice written as a result
+(``best_validation_run``) and the plurality vote's result (``vote_result``) in notebook 05. The
+summary table (``summary_rows``, ``markdown_table``), the README's, opens and closes notebooks 01
+and 03–05 with where the previous notebook left off and what changed; 09 opens with it too.
+"""
 
 import json
 import os
@@ -26,7 +33,8 @@ def best_epoch(val_accuracy):
 
 
 def reported_test_accuracy(val_accuracy, test_accuracy):
-    """The test accuracy network3 reports: at the best validation epoch, or the last if no validation."""
+    """The test accuracy network3 reports: at the best validation epoch, or the last if no validation
+    (taught in notebook 01)."""
     if not val_accuracy:
         return len(test_accuracy), test_accuracy[-1]
     epoch = best_epoch(val_accuracy)
