@@ -220,12 +220,11 @@ def kept_run(model, run, profile, key, settings=None, parts=None, resumes=True):
         weights = weights_beside(path)
         if not _load_kept_weights(model, weights, run):
             continue
-        minutes = result["wall_time_s"] / 60
         print(
-            f"Loaded {run} ({profile.name}) from {relative(weights)}: trained {result['finished_at'][:10]} "
-            f"in {minutes:.1f} min on {result['backend']}, {result['device']}; no training "
+            f"Loaded {run} ({profile.name}) from {relative(weights)}; no training "
             f"(python -m lab run --force, or {RETRAIN_VAR}=1, trains it again)."
         )
+        print(kept_training(result))
         if keeps_variants(profile):
             _make_current(run, profile, path)
         retraining = checkpoint_dir(run, profile, key)
@@ -498,6 +497,53 @@ def keep(model, result, profile):
     return written
 
 
+EPOCH_COLUMNS = (  # a run's per-epoch lists, as an epoch line shows them
+    ("epoch_loss", "loss {:.4f}", 1),
+    ("epoch_train_accuracy", "train {:.2f}%", 100),
+    ("epoch_val_accuracy", "validation {:.2f}%", 100),
+    ("epoch_test_accuracy", "test {:.2f}%", 100),
+    ("epoch_test_mse", "test MSE {:.4f}", 1),
+    ("epoch_time_s", "{:.1f} s", 1),
+)
+
+
+def epoch_parts(history, epoch):
+    """What the line of the 1-based ``epoch`` says, from ``history``'s per-epoch lists."""
+    parts = [
+        form.format(scale * history[key][epoch - 1]) for key, form, scale in EPOCH_COLUMNS if history.get(key)
+    ]
+    val = history.get("epoch_val_accuracy")
+    if val and best_epoch(val[:epoch]) == epoch:
+        parts.append("best validation so far")
+    return parts
+
+
+def shown_epochs(n, best=None, every=10, first=3):
+    """The epochs a kept run's summary shows: all of up to 12, else the first ``first``, every
+    ``every``-th, the ``best`` and the last."""
+    if n <= 12:
+        return list(range(1, n + 1))
+    return sorted({*range(1, first + 1), *range(every, n + 1, every), n} | ({best} if best else set()))
+
+
+def kept_training(result):
+    """A kept run's training as it happened: where and when it ran, then its epoch lines."""
+    epochs = result["epochs_run"]
+    best = result.get("best_epoch") if result.get("epoch_val_accuracy") else None
+    lines = [
+        f"Its training, {result['finished_at'][:10]} on {result['backend']}, {result['device']}, "
+        f"{result['wall_time_s'] / 60:.1f} min (this kernel runs on {system.device()}):"
+    ]
+    previous = 0
+    for epoch in shown_epochs(epochs, best):
+        if epoch > previous + 1:
+            lines.append("  ⋮")
+        line = " · ".join([f"Epoch {epoch:>3}/{epochs}", *epoch_parts(result, epoch)])
+        lines.append(line + (" · the reported epoch" if epoch == best else ""))
+        previous = epoch
+    return "\n".join(lines)
+
+
 class EpochLine(keras.callbacks.Callback):
     """Times every epoch and prints one line: ``Epoch n/N · <label value> ... · seconds``.
 
@@ -544,16 +590,7 @@ class EpochEnd(EpochLine):
             h["epoch_train_accuracy"].append(accuracy(self.model, *self.train))
         h["epoch_loss"].append(float(logs["loss"]))
         h["epoch_time_s"].append(time.perf_counter() - self.started)  # the measurements included
-        parts = [f"loss {h['epoch_loss'][-1]:.4f}"]
-        if self.train is not None:
-            parts.append(f"train {100 * h['epoch_train_accuracy'][-1]:.2f}%")
-        if self.val is not None:
-            parts.append(f"validation {100 * h['epoch_val_accuracy'][-1]:.2f}%")
-        parts.append(f"test {100 * h['epoch_test_accuracy'][-1]:.2f}%")
-        parts.append(f"{h['epoch_time_s'][-1]:.1f} s")
-        if self.val is not None and best_epoch(h["epoch_val_accuracy"]) == epoch:
-            parts.append("best validation so far")
-        return parts
+        return epoch_parts(h, epoch)
 
     def save(self):
         """Checkpoint the epoch as one unit: its weights file first, then the state that names it.

@@ -180,7 +180,7 @@ def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
     assert "epoch_train_accuracy" not in plain and "shuffle" not in plain
 
 
-def full_run(tiny_data, lr=0.1, hidden=16, data=None, seed=0, optimizer=None):
+def full_run(tiny_data, lr=0.1, hidden=16, data=None, seed=0, optimizer=None, shuffle=False):
     """A run in the full profile (outputs isolated per test), which keeps and reuses finished runs."""
     train, val, test = data or tiny_data
     set_seed(seed)
@@ -196,6 +196,7 @@ def full_run(tiny_data, lr=0.1, hidden=16, data=None, seed=0, optimizer=None):
         optimizer=optimizer or keras.optimizers.SGD(lr),
         seed=seed,
         profile="full",
+        shuffle=shuffle,
     )
     return model, result
 
@@ -217,10 +218,17 @@ def test_a_finished_run_is_kept_and_the_same_run_trains_no_step(tiny_data, isola
     first_model, first = full_run(tiny_data)
     assert (isolated_outputs / "models" / "unit-test-kept.full.weights.h5").exists()
     assert first["weights"] == "models/unit-test-kept.full.weights.h5" and first["run_key"]
+    capsys.readouterr()
     model, again = full_run(tiny_data)
     assert fits == [first_model]
     assert again == first
-    assert "no training" in capsys.readouterr().out
+    loaded, shown, *epochs = capsys.readouterr().out.splitlines()
+    assert "no training" in loaded and shown.startswith(f"Its training, {first['finished_at'][:10]} on ")
+    assert epochs == [
+        " · ".join([f"Epoch {e:>3}/2", *training.epoch_parts(first, e)])
+        + (" · the reported epoch" if e == first["best_epoch"] else "")
+        for e in (1, 2)
+    ]
     for wa, wb in zip(final_weights(model), final_weights(first_model), strict=True):
         np.testing.assert_array_equal(wa, wb)
 
@@ -570,30 +578,10 @@ def test_another_seed_with_no_kept_run_says_how_long_it_trains_by_the_seed_0_run
 
 
 def test_an_edit_that_turns_shuffling_off_is_named(tiny_data, monkeypatch, capsys, fits):
-    train, val, test = tiny_data
-
-    def shuffled(shuffle):
-        set_seed(0)
-        model = models.network3(models.fully_connected(16), models.softmax(2))
-        optimizer = keras.optimizers.SGD(0.1)
-        training.fit(
-            model,
-            "unit-test-kept",
-            train=train,
-            val=val,
-            test=test,
-            epochs=2,
-            batch_size=10,
-            optimizer=optimizer,
-            seed=0,
-            profile="full",
-            shuffle=shuffle,
-        )
-
-    shuffled(True)  # the main job's kept run
+    full_run(tiny_data, shuffle=True)  # the main job's kept run
     monkeypatch.delenv(paths.MAIN_JOB_VAR)
     capsys.readouterr()
-    shuffled(False)
+    full_run(tiny_data, shuffle=False)
     said = capsys.readouterr().out.splitlines()[0]
     assert said.startswith("Training unit-test-kept: this run differs") and "shuffle" in said
     assert len(fits) == 2
@@ -766,3 +754,31 @@ def test_an_interrupted_training_in_a_notebook_shows_one_line_and_stops_the_cell
     assert "mini-batches" not in shown and "Traceback" not in shown  # the progress line is cleared
     assert "Interrupted" not in shown and outputs[-1] is error  # said once, last, in the error's line
     assert nb.cells[2].outputs == []  # as with Run All, the next cells do not run
+
+
+def test_an_epoch_line_says_what_the_run_measured():
+    history = {
+        "epoch_loss": [0.5, 0.25],
+        "epoch_val_accuracy": [0.9, 0.85],
+        "epoch_test_accuracy": [0.8, 0.875],
+        "epoch_time_s": [1.25, 2.0],
+        "epoch_train_accuracy": [],
+    }
+    assert training.epoch_parts(history, 1) == [
+        "loss 0.5000",
+        "validation 90.00%",
+        "test 80.00%",
+        "1.2 s",
+        "best validation so far",
+    ]
+    assert training.epoch_parts(history, 2) == ["loss 0.2500", "validation 85.00%", "test 87.50%", "2.0 s"]
+    assert training.epoch_parts({"epoch_loss": [0.1], "epoch_test_mse": [0.02]}, 1) == [
+        "loss 0.1000",
+        "test MSE 0.0200",
+    ]
+
+
+def test_a_long_kept_run_shows_its_first_every_tenth_best_and_last_epochs():
+    assert training.shown_epochs(12) == list(range(1, 13))
+    assert training.shown_epochs(60, best=36) == [1, 2, 3, 10, 20, 30, 36, 40, 50, 60]
+    assert training.shown_epochs(101) == [1, 2, 3, *range(10, 101, 10), 101]
