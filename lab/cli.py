@@ -53,13 +53,26 @@ class Reads:
     full_only: bool = False
 
 
+def opening(*experiments):
+    """The kept full-profile results a notebook's opening table shows (``results.table_of``)."""
+    return tuple(Reads(name, "results", full_only=True) for name in experiments)
+
+
 READS = {  # notebook -> what it reads that other notebooks write: its up-to-date key and its order
+    "01": opening("softmax-regression"),
+    "03": opening("conv-pool-2"),
+    "04": opening("relu"),
     "05": tuple(Reads(name, "results") for name, e in EXPERIMENTS.items() if e.notebook != "05"),
     "06": (Reads("mnist-cnn", "weights", full_only=True), Reads("dropout", "chosen net", full_only=True)),
+    "09": opening("theano-mlp", "theano-modern-net", "theano-convnet"),
 }
 READS_NOTE = {  # said after it in the README's "uses" column
+    "01": "its opening table",
+    "03": "its opening table",
+    "04": "its opening table",
     "05": "its summary figures",
     "06": "without them, small stand-ins trained here",
+    "09": "its opening table",
 }
 
 

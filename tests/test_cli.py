@@ -82,7 +82,9 @@ def test_notebooks_table_reads_closing_lines_and_kept_runs(tmp_path, isolated_ou
     )
     stream_notebook(notebooks / "05_dropout.ipynb", closing.format("quick", 0, 40))
     rows = notebooks_table(notebooks).splitlines()
-    assert rows[2] == "| 03 | 0 min 05 s (networks loaded) | 2.5 min |  |"
+    assert (
+        rows[2] == "| 03 | 0 min 05 s (networks loaded) | 2.5 min | the results of 02 (its opening table) |"
+    )
     assert rows[3] == (
         "| 05 | not yet run in full |  | the results of 00–04, 07, 08 and 10 (its summary figures) |"
     )

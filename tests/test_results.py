@@ -111,6 +111,21 @@ def test_a_lecture_row_reports_seed_0_and_says_whether_the_lecture_lies_in_the_r
     assert line.endswith("mean 95.68%, 95.59–95.80%, n = 3: the lecture figure lies inside that range")
 
 
+def test_a_run_the_lecture_stopped_early_is_compared_after_the_same_epoch(isolated_outputs):
+    """The lecture stopped 08's convnet after epoch 21 of 100: ours is compared after epoch 21 too."""
+    run = seed_run("theano-convnet", 0, None, 0.9950) | {"epochs_run": 100}
+    run["epoch_test_accuracy"] = [0.9, *[0.99] * 19, 0.9921, *[0.995] * 79]
+    results.write_result(run)
+    row = {r["name"]: r for r in results.summary_rows("full")}["theano-convnet"]
+    assert row["ours"] == 0.9921 and row["gap_pp"] == -0.09
+    assert row["ours_protocol"] == "one run, seed 0, after epoch 21 of 100"
+    line = results.compare(run)
+    assert "ours 99.21% (test accuracy where the lecture's run stopped, one run, seed 0" in line
+    assert line.endswith("gap -0.09 pp")
+    short = run | {"epochs_run": 3, "epoch_test_accuracy": [0.9, 0.95, 0.97], "test_accuracy": 0.97}
+    assert "ours 97.00% (test accuracy after the last epoch (3)" in results.compare(short)
+
+
 def test_the_dropout_row_reports_seeds_0_to_2_as_the_book_and_all_five_beside(isolated_outputs):
     vals, tests = (0.9957, 0.9964, 0.9960, 0.9964, 0.9967), (0.9953, 0.9955, 0.9958, 0.9966, 0.9950)
     for i, (val, test) in enumerate(zip(vals, tests, strict=True)):
