@@ -60,6 +60,7 @@ def opening(*experiments):
 
 READS = {  # notebook -> what it reads that other notebooks write: its up-to-date key and its order
     "01": opening("softmax-regression"),
+    "02": opening("fc-baseline"),
     "03": opening("conv-pool-2"),
     "04": opening("relu"),
     "05": tuple(Reads(name, "results") for name, e in EXPERIMENTS.items() if e.notebook != "05"),
@@ -68,6 +69,7 @@ READS = {  # notebook -> what it reads that other notebooks write: its up-to-dat
 }
 READS_NOTE = {  # said after it in the README's "uses" column
     "01": "its opening table",
+    "02": "its opening table",
     "03": "its opening table",
     "04": "its opening table",
     "05": "its summary figures",
