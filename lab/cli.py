@@ -28,7 +28,7 @@ from pathlib import Path
 
 from lab.progress import Progress
 from lib import paths
-from lib.experiments import EXPERIMENTS, get_experiment
+from lib.experiments import CHAPTER_6, EXPERIMENTS, get_experiment
 from lib.paths import MAIN_JOB_VAR, NOTEBOOKS, ROOT, output_dir
 from lib.profiles import PROFILES, RETRAIN_VAR, get_profile
 from lib.results import ResultError, duration
@@ -63,18 +63,28 @@ READS = {  # notebook -> what it reads that other notebooks write: its up-to-dat
     "02": opening("fc-baseline"),
     "03": opening("conv-pool-2"),
     "04": opening("relu"),
-    "05": tuple(Reads(name, "results") for name, e in EXPERIMENTS.items() if e.notebook != "05"),
-    "06": (Reads("mnist-cnn", "weights", full_only=True), Reads("dropout", "chosen net", full_only=True)),
+    "05": tuple(Reads(name, "results") for name, e in EXPERIMENTS.items() if e.notebook in CHAPTER_6[:-1]),
+    "06": opening("dropout", "dropout-ensemble"),
+    "07": (
+        Reads("mnist-cnn", "weights", full_only=True),
+        Reads("dropout", "chosen net", full_only=True),
+        *opening("mnist-cnn"),
+    ),
+    "08": opening("softmax-regression", "mnist-cnn"),
     "09": opening("theano-mlp", "theano-modern-net", "theano-convnet"),
+    "10": opening("dropout-ensemble", "mnist-cnn", "theano-convnet"),
 }
 READS_NOTE = {  # said after it in the README's "uses" column
     "01": "its opening table",
     "02": "its opening table",
     "03": "its opening table",
     "04": "its opening table",
-    "05": "its summary figures",
-    "06": "without them, small stand-ins trained here",
+    "05": "its series figures",
+    "06": "its opening table",
+    "07": "its opening table; without the nets, small stand-ins trained here",
+    "08": "its opening table",
     "09": "its opening table",
+    "10": "its opening table",
 }
 
 

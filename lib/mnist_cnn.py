@@ -1,6 +1,6 @@
-"""The Keras ``mnist_cnn`` example the lecture trained, taught in notebook 07.
+"""The Keras ``mnist_cnn`` example the lecture trained, taught in notebook 06.
 
-Defined here, once, because notebook 06 looks into the network that 07 trains (it loads 07's kept
+Defined here, once, because notebook 07 looks into the network that 06 trains (it loads 06's kept
 weights into the same layers, or trains a one-epoch copy).
 """
 

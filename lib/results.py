@@ -213,11 +213,13 @@ def experiment_runs(experiment, profile="full"):
     return runs
 
 
-def summary_rows(profile="full"):
-    """One row per registered experiment: the published figure, ours (``reported_run`` of our runs,
-    or None) with the gap in points, and our runs' spread."""
+def summary_rows(profile="full", notebooks=None):
+    """One row per registered experiment (of ``notebooks`` only, if given): the published figure, ours
+    (``reported_run`` of our runs, or None) with the gap in points, and our runs' spread."""
     rows = []
     for exp in EXPERIMENTS.values():
+        if notebooks is not None and exp.notebook not in notebooks:
+            continue
         runs = [as_published(run, exp.name) for run in experiment_runs(exp.name, profile)]
         reported = reported_run(exp.name, runs) if runs else None
         ours = reported["test_accuracy"] if reported else None

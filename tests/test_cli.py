@@ -85,9 +85,7 @@ def test_notebooks_table_reads_closing_lines_and_kept_runs(tmp_path, isolated_ou
     assert (
         rows[2] == "| 03 | 0 min 05 s (networks loaded) | 2.5 min | the results of 02 (its opening table) |"
     )
-    assert rows[3] == (
-        "| 05 | not yet run in full |  | the results of 00–04, 07, 08 and 10 (its summary figures) |"
-    )
+    assert rows[3] == ("| 05 | not yet run in full |  | the results of 01–04 (its series figures) |")
 
 
 def test_update_summary_rewrites_only_the_marked_block_and_draws_figures(tmp_path, isolated_outputs):
@@ -376,10 +374,10 @@ def dry_run_lines(directory, capsys, *args):
     return {line.split()[0][:2]: line for line in out if line.startswith("  ")}, out[-1]
 
 
-def test_a_changed_kept_result_of_05_makes_06_out_of_date(tmp_path, isolated_outputs, capsys):
+def test_a_changed_kept_result_of_05_makes_07_out_of_date(tmp_path, isolated_outputs, capsys):
     directory = tmp_path / "notebooks"
     directory.mkdir()
-    for name in ("05_dropout.ipynb", "06_filters.ipynb", "07_cnn.ipynb"):
+    for name in ("05_dropout.ipynb", "06_cnn.ipynb", "07_filters.ipynb"):
         write_notebook(directory / name, "PROFILE = None")
     chosen = {"experiment": "dropout", "selected_run": "dropout-2"}
     weights = ["dropout-1.full", "dropout-2.full", "mnist-cnn.full", "mnist-cnn-seed1.full"]
@@ -389,27 +387,31 @@ def test_a_changed_kept_result_of_05_makes_06_out_of_date(tmp_path, isolated_out
         parts = cli.inputs(path, full, "tensorflow")
         cli.record_run(full, path.name, {"key": cli.inputs_key(parts), "inputs": parts})
     lines, _ = dry_run_lines(directory, capsys, "--profile", "full")
-    assert list(lines) == ["07", "05", "06"]  # each after the notebooks it reads
+    assert list(lines) == ["05", "06", "07"]  # each after the notebooks it reads
     assert all(line.endswith("up to date") for line in lines.values())
 
-    for name in ("mnist-cnn-seed1.full", "dropout-1.full"):  # what 06 does not read: another seed's
+    for name in ("mnist-cnn-seed1.full", "dropout-1.full"):  # what 07 does not read: another seed's
         (isolated_outputs / "models" / f"{name}.weights.h5").write_bytes(b"retrained")  # and net
-    assert dry_run_lines(directory, capsys, "--profile", "full")[0]["06"].endswith("up to date")
+    assert dry_run_lines(directory, capsys, "--profile", "full")[0]["07"].endswith("up to date")
 
     kept_files(isolated_outputs, {"dropout.full": {**chosen, "selected_run": "dropout-1"}})  # 05 chose again
     lines, plan = dry_run_lines(directory, capsys, "--profile", "full")
-    assert lines["06"].endswith(
-        "06_filters.ipynb  to run: what it reads changed: models/dropout-1.full.weights.h5, "
+    assert lines["07"].endswith(
+        "07_filters.ipynb  to run: what it reads changed: models/dropout-1.full.weights.h5, "
         "models/dropout-2.full.weights.h5, results/dropout.full.json"
     )
-    assert lines["05"].endswith("up to date") and lines["07"].endswith("up to date")
-    assert plan.startswith("1 of 3 notebooks to run; up to date, skipped (use --force to rerun): 05 07")
+    assert lines["05"].endswith("up to date") and lines["06"].endswith("up to date")
+    assert plan.startswith("1 of 3 notebooks to run; up to date, skipped (use --force to rerun): 05 06")
+
+    kept_files(isolated_outputs, {"dropout-ensemble.full": {"test_accuracy": 0.99}})  # 06's opening table
+    lines, _ = dry_run_lines(directory, capsys, "--profile", "full")
+    assert lines["06"].endswith("to run: what it reads changed: results/dropout-ensemble.full.json")
 
 
-def test_05_reads_every_seed_of_the_other_experiments_and_06_waits_for_it(tmp_path, isolated_outputs, capsys):
+def test_05_reads_every_seed_of_the_series_and_07_waits_for_it(tmp_path, isolated_outputs, capsys):
     directory = tmp_path / "notebooks"
     directory.mkdir()
-    for name in ("05_dropout.ipynb", "06_filters.ipynb"):
+    for name in ("05_dropout.ipynb", "07_filters.ipynb"):
         write_notebook(directory / name, "PROFILE = None")
     quick = cli.get_profile("quick")
     for path in cli.notebooks(directory).values():
@@ -419,17 +421,17 @@ def test_05_reads_every_seed_of_the_other_experiments_and_06_waits_for_it(tmp_pa
     kept_files(isolated_outputs, {"relu-seed2.full": {"test_accuracy": 0.9}})  # another profile's
     lines, plan = dry_run_lines(directory, capsys, "--profile", "quick")
     assert lines["05"].endswith("to run: what it reads changed: .quick/results/relu-seed2.quick.json")
-    assert lines["06"].endswith("up to date")  # in the quick profile 06 trains its own stand-ins
+    assert lines["07"].endswith("up to date")  # in the quick profile 07 trains its own stand-ins
     lines, plan = dry_run_lines(directory, capsys, "--profile", "full")
     assert lines["05"].endswith("to run: no successful run recorded")
-    assert lines["06"].endswith("to run: no successful run recorded")
+    assert lines["07"].endswith("to run: no successful run recorded")
     full = cli.get_profile("full")
-    parts = cli.inputs(directory / "06_filters.ipynb", full, "tensorflow")
-    cli.record_run(full, "06_filters.ipynb", {"key": cli.inputs_key(parts), "inputs": parts})
+    parts = cli.inputs(directory / "07_filters.ipynb", full, "tensorflow")
+    cli.record_run(full, "07_filters.ipynb", {"key": cli.inputs_key(parts), "inputs": parts})
     lines, plan = dry_run_lines(directory, capsys, "--profile", "full")
-    assert lines["06"].endswith("up to date; checked again once 05 ran, whose outputs it reads")
+    assert lines["07"].endswith("up to date; checked again once 05 ran, whose outputs it reads")
     assert plan == (
-        "1 of 2 notebooks to run; up to date unless what they read changes, checked once it ran: 06"
+        "1 of 2 notebooks to run; up to date unless what they read changes, checked once it ran: 07"
     )
 
 
@@ -439,31 +441,31 @@ def test_a_notebook_runs_after_what_it_reads_and_again_only_if_that_changed(
     directory = tmp_path / "notebooks"
     directory.mkdir()
     write_notebook(directory / "05_summary.ipynb", "PROFILE = None")
-    write_notebook(directory / "07_cnn.ipynb", "PROFILE = None")
-    ran, result = [], {"experiment": "mnist-cnn", "profile": "quick", "test_accuracy": 0.9}
+    write_notebook(directory / "03_relu.ipynb", "PROFILE = None")
+    ran, result = [], {"experiment": "relu", "profile": "quick", "test_accuracy": 0.9}
 
-    def execute(notebook, profile, progress=None):  # 07 writes the result 05 reads
+    def execute(notebook, profile, progress=None):  # 03 writes the result 05 reads
         ran.append(notebook.name[:2])
-        if notebook.name.startswith("07"):
-            kept_files(isolated_outputs / ".quick", {"mnist-cnn.quick": result})
+        if notebook.name.startswith("03"):
+            kept_files(isolated_outputs / ".quick", {"relu.quick": result})
         return notebook
 
     monkeypatch.setattr(cli, "probe_device", lambda backend: ("CPU", None))
     monkeypatch.setattr(cli, "execute", execute)
-    assert run_cli(directory) == 0 and ran == ["07", "05"]
-    assert "2 of 2 notebooks to run; in this order: 07 05" in capsys.readouterr().out
-    assert run_cli(directory) == 0 and ran == ["07", "05"]  # nothing changed
+    assert run_cli(directory) == 0 and ran == ["03", "05"]
+    assert "2 of 2 notebooks to run\n" in capsys.readouterr().out
+    assert run_cli(directory) == 0 and ran == ["03", "05"]  # nothing changed
 
-    write_notebook(directory / "07_cnn.ipynb", "PROFILE = None", "x = 1")  # 07 runs; its result is the same
-    assert run_cli(directory) == 0 and ran == ["07", "05", "07"]
+    write_notebook(directory / "03_relu.ipynb", "PROFILE = None", "x = 1")  # 03 runs; its result is the same
+    assert run_cli(directory) == 0 and ran == ["03", "05", "03"]
     out = capsys.readouterr().out
     assert "1 of 2 notebooks to run; up to date, skipped (use --force to rerun): 05" not in out
     assert "up to date unless what they read changes, checked once it ran: 05" in out
     assert "up to date: what it reads did not change; skipped" in out
 
-    result["test_accuracy"] = 0.95  # now 07's run changes what 05 reads
-    write_notebook(directory / "07_cnn.ipynb", "PROFILE = None", "x = 2")
-    assert run_cli(directory) == 0 and ran == ["07", "05", "07", "07", "05"]
+    result["test_accuracy"] = 0.95  # now 03's run changes what 05 reads
+    write_notebook(directory / "03_relu.ipynb", "PROFILE = None", "x = 2")
+    assert run_cli(directory) == 0 and ran == ["03", "05", "03", "03", "05"]
 
 
 @pytest.mark.skipif(len(getattr(os, "sched_getaffinity", lambda _: [])(0)) < 2, reason="needs 2 cores")
@@ -472,7 +474,7 @@ def test_jobs_start_a_notebook_once_the_notebooks_it_reads_have_finished(
 ):
     directory = tmp_path / "notebooks"
     directory.mkdir()
-    for name in ("00_softmax.ipynb", "05_summary.ipynb", "07_cnn.ipynb", "09_other.ipynb"):
+    for name in ("01_fc.ipynb", "03_relu.ipynb", "05_summary.ipynb", "09_other.ipynb"):
         write_notebook(directory / name, "PROFILE = None")
     quick = cli.get_profile("quick")
     cli.record_run(quick, "05_summary.ipynb", {"key": "old", "seconds": 5000})  # the longest
@@ -492,23 +494,32 @@ def test_jobs_start_a_notebook_once_the_notebooks_it_reads_have_finished(
     monkeypatch.setattr(cli, "probe_device", lambda backend: ("CPU", None))
     monkeypatch.setattr(cli.subprocess, "Popen", Child)
     assert run_cli(directory, "no_summary", jobs=2) == 0
-    assert "each after what it reads (05 after 00 07)" in capsys.readouterr().out
+    assert "each after what it reads (05 after 01 03)" in capsys.readouterr().out
     started = [n for kind, n in events if kind == "start"]
-    assert sorted(started) == ["00", "05", "07", "09"]
+    assert sorted(started) == ["01", "03", "05", "09"]
     first_05 = events.index(("start", "05"))
-    assert events.index(("end", "00")) < first_05 and events.index(("end", "07")) < first_05
+    assert events.index(("end", "01")) < first_05 and events.index(("end", "03")) < first_05
 
 
 def test_the_uses_column_is_generated_from_what_notebooks_read():
-    assert cli.uses("05") == "the results of 00–04, 07, 08 and 10 (its summary figures)"
-    assert cli.uses("06") == (
-        "07's `mnist-cnn` net and 05's chosen `dropout` net (without them, small stand-ins trained here)"
+    assert cli.uses("05") == "the results of 01–04 (its series figures)"
+    assert cli.uses("06") == "the results of 05 (its opening table)"
+    assert cli.uses("07") == (
+        "the results of 06, 06's `mnist-cnn` net and 05's chosen `dropout` net "
+        "(its opening table; without the nets, small stand-ins trained here)"
     )
-    assert cli.uses("07") == ""
-    assert cli.depends_on("05", "full") == {"00", "01", "02", "03", "04", "07", "08", "10"}
-    assert cli.depends_on("06", "full") == {"05", "07"} and cli.depends_on("06", "quick") == set()
+    assert cli.uses("00") == ""
+    assert cli.uses("10") == "the results of 05, 06 and 08 (its opening table)"
+    assert cli.depends_on("05", "full") == {"01", "02", "03", "04"}
+    assert cli.depends_on("07", "full") == {"05", "06"} and cli.depends_on("07", "quick") == set()
     order = cli.run_order([f"{n:02d}" for n in range(11)], "full")
-    assert order == ["00", "01", "02", "03", "04", "07", "08", "09", "10", "05", "06"]
+    assert order == [f"{n:02d}" for n in range(11)]  # the series uses only what an earlier notebook made
+
+
+def test_a_notebook_that_reads_a_later_one_runs_after_it(monkeypatch):
+    monkeypatch.setitem(cli.READS, "00", cli.opening("speedrun"))  # a lecturer's 00 that reads 10
+    assert cli.run_order(["00", "05", "10"], "full") == ["05", "10", "00"]
+    assert cli.run_order(["00", "05", "10"], "quick") == ["00", "05", "10"]  # opening tables: full only
 
 
 # Issue 26, 2: a damaged results file is one line, naming it, and a non-zero exit, in every command

@@ -1,4 +1,4 @@
-"""Notebook 06's gradient ascent on the input, on every backend: its functions, taken from the notebook,
+"""Notebook 07's gradient ascent on the input, on every backend: its functions, taken from the notebook,
 give on a small net with fixed weights what they give on TensorFlow.
 
 Each backend runs in a Python of its own (Keras picks its backend once per process); a backend that
@@ -18,7 +18,7 @@ import pytest
 
 from lib.paths import NOTEBOOKS, ROOT
 
-NOTEBOOK = NOTEBOOKS / "06_filter_visualisation.ipynb"
+NOTEBOOK = NOTEBOOKS / "07_filter_visualisation.ipynb"
 FUNCTIONS = ("input_gradient", "gradient_ascent")
 
 # On a 10×10 input: a ReLU convolution, then a tanh one; each filter's mean activation and its
@@ -68,7 +68,7 @@ def notebook_functions():
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name in FUNCTIONS:
                 found[node.name] = ast.get_source_segment(source, node)
-    assert sorted(found) == sorted(FUNCTIONS), f"notebook 06 no longer defines {FUNCTIONS}"
+    assert sorted(found) == sorted(FUNCTIONS), f"notebook 07 no longer defines {FUNCTIONS}"
     return "\n\n".join(found[name] for name in FUNCTIONS)
 
 

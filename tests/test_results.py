@@ -55,6 +55,8 @@ def test_summary_table_reports_results_and_unmeasured_experiments(isolated_outpu
     assert path == isolated_outputs / "results" / "fc-baseline.full.json"
     assert json.loads(path.read_text())["test_accuracy"] == 0.9791
     table = results.markdown_table(results.summary_rows("full"))
+    series = results.summary_rows("full", notebooks=("01", "02"))
+    assert [r["name"] for r in series] == ["fc-baseline", "conv-pool-1", "conv-pool-2"]
     assert (
         "| 01 | 784-100-10 sigmoid" in table
         and "97.80% (test accuracy of the best-validation run of 3) | 97.91% (one run, seed 0) | +0.11 "
