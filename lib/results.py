@@ -253,6 +253,16 @@ def table_of(names, profile="full"):
     return markdown_table([rows[name] for name in names])
 
 
+def reported_line(reported, runs):
+    """Which of ``runs`` is reported, in one line: its seed, its test accuracy at its best-validation
+    epoch, and each run's best validation accuracy (the choice)."""
+    validations = ", ".join(f"seed {r['seed']} {100 * r['best_val_accuracy']:.2f}%" for r in runs)
+    return (
+        f"reported: seed {reported['seed']}'s run, test {100 * reported['test_accuracy']:.2f}% at epoch "
+        f"{reported['best_epoch']} (best validation: {validations})"
+    )
+
+
 def protocol_text(experiment, runs, reported):
     """How ``reported`` was chosen among ``runs``, in words (a single run's own protocol)."""
     if len(runs) < 2:

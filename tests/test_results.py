@@ -248,3 +248,13 @@ def test_compare_and_the_table_give_a_fraction_of_an_epoch_as_such():
     row |= {"ours_protocol": "q", "gap_pp": 0.05, "epochs": 0.67, "wall_time_s": 3.8}
     row |= {"backend": "b", "device": "d"}
     assert "| 0.67 |" in results.markdown_table([row])
+
+
+def test_the_reported_line_names_the_chosen_run_and_every_run_s_validation():
+    runs = [
+        {"seed": s, "best_val_accuracy": v, "test_accuracy": t, "best_epoch": e}
+        for s, v, t, e in ((0, 0.9880, 0.9870, 55), (1, 0.9899, 0.9883, 60))
+    ]
+    assert results.reported_line(runs[1], runs) == (
+        "reported: seed 1's run, test 98.83% at epoch 60 (best validation: seed 0 98.80%, seed 1 98.99%)"
+    )
