@@ -237,8 +237,8 @@ def kept_run(model, run, profile, key, settings=None, parts=None, resumes=True):
         print(retraining_note(model, run, profile, key, settings, parts, found, resumes))
     elif found:
         print(f"Training {run}: the stored run {relative(found[0][0])} has other settings or code.")
-    elif settings is not None and (note := new_run_note(run, profile, key, settings, resumes)):
-        print(note)
+    elif settings is not None:
+        print(new_run_note(run, profile, key, settings, resumes))
     return None
 
 
@@ -388,21 +388,20 @@ def _estimate(run, profile, key, settings, kept, of, device):
 
 
 def new_run_note(run, profile, key, settings, resumes=True):
-    """What a cell prints before it trains a run of which nothing is kept yet, another seed of an
-    experiment whose run is kept: how long the training will take by that run's epoch times, how to
-    stop it and how to get a quick version; ``None`` without such a run."""
+    """What a cell prints before it trains a run of which nothing is kept yet: how long the training
+    will take by the epoch times of its experiment's kept run (another seed's), else how much it
+    trains; then how to stop it and how to get a quick version."""
     experiment = settings["experiment"]
-    if run == experiment:
-        return None
     device, kept = system.device(), []
-    for path in kept_files(experiment, profile):
+    for path in kept_files(experiment, profile) if run != experiment else []:
         with contextlib.suppress(ResultError):
             if (result := load_result(path)).get("epoch_time_s"):
                 kept.append(result)
-    if not kept:
-        return None
-    here = [r for r in kept if r.get("device") == device]
-    estimate = _estimate(run, profile, key, settings, (here or kept)[0], f"{experiment}'s kept run", device)
+    reference = ([r for r in kept if r.get("device") == device] or kept or [{}])[0]
+    estimate = _estimate(run, profile, key, settings, reference, f"{experiment}'s kept run", device)
+    if estimate is None:  # nothing timed yet: no kept run of the experiment, no checkpoint of this one
+        epochs, images = settings["epochs"], settings["n_train"]
+        estimate = f"It trains {epochs} epochs of {images:,} images; nothing kept times them yet."
     return "\n".join([f"Training {run}: no run of it is kept yet.", estimate, *_advice(profile, resumes)])
 
 
@@ -538,10 +537,15 @@ def kept_training(result):
     for epoch in shown_epochs(epochs, best):
         if epoch > previous + 1:
             lines.append("  ⋮")
-        line = " · ".join([f"Epoch {epoch:>3}/{epochs}", *epoch_parts(result, epoch)])
+        line = epoch_line(epoch, epochs, epoch_parts(result, epoch))
         lines.append(line + (" · the reported epoch" if epoch == best else ""))
         previous = epoch
     return "\n".join(lines)
+
+
+def epoch_line(epoch, epochs, parts):
+    """``Epoch  n/N · part · part ...``: a training's line for one epoch, live or kept."""
+    return " · ".join([f"Epoch {epoch:>3}/{epochs}", *parts])
 
 
 class EpochLine(keras.callbacks.Callback):
@@ -560,7 +564,7 @@ class EpochLine(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.times.append(time.perf_counter() - self.started)
         parts = self.measure(epoch + 1, logs or {})
-        print(" · ".join([f"Epoch {epoch + 1:>3}/{self.epochs}", *parts]), flush=True)
+        print(epoch_line(epoch + 1, self.epochs, parts), flush=True)
 
     def measure(self, epoch, logs):
         """What the line says of ``epoch`` after its number: the logged values and the time."""

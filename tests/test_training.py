@@ -577,6 +577,18 @@ def test_another_seed_with_no_kept_run_says_how_long_it_trains_by_the_seed_0_run
     assert len(fits) == 3
 
 
+def test_a_run_with_nothing_kept_to_time_it_by_says_how_much_it_trains(tiny_data, monkeypatch, capsys):
+    """A student's new experiment name (an exercise under another name): its cost in epochs and images,
+    then how to stop it."""
+    monkeypatch.delenv(paths.MAIN_JOB_VAR)
+    capsys.readouterr()
+    full_run(tiny_data)
+    said, cost, how = capsys.readouterr().out.splitlines()[:3]
+    assert said == "Training unit-test-kept: no run of it is kept yet."
+    assert cost == f"It trains 2 epochs of {len(tiny_data[0][0]):,} images; nothing kept times them yet."
+    assert how.startswith("Interrupt the kernel (■) to stop it")
+
+
 def test_an_edit_that_turns_shuffling_off_is_named(tiny_data, monkeypatch, capsys, fits):
     full_run(tiny_data, shuffle=True)  # the main job's kept run
     monkeypatch.delenv(paths.MAIN_JOB_VAR)
