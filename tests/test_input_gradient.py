@@ -19,7 +19,7 @@ import pytest
 from lib.paths import NOTEBOOKS, ROOT
 
 NOTEBOOK = NOTEBOOKS / "07_filter_visualisation.ipynb"
-FUNCTIONS = ("input_gradient", "gradient_ascent")
+FUNCTIONS = ("filter_loss", "input_gradient", "gradient_ascent")
 
 # On a 10×10 input: a ReLU convolution, then a tanh one; each filter's mean activation and its
 # gradient with respect to the image, and three steps of gradient ascent for each filter.
