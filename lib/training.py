@@ -53,16 +53,24 @@ from lib.results import (
 
 STEPS_PER_EXECUTION = 500  # optimizer steps per compiled call: few host round trips at batch 10
 EVAL_BATCH_SIZE = 1000
+FLAGS = ("shuffle", "measure_train", "measure_train_dropout_on")  # settings a run records only when on
 STATE_FILE = "state.json"
 NUMERICS = 1
 """Version of the numbers this module computes: bump it with any change that alters a run's numbers
 (loss, update, data order, evaluation), so that kept networks are trained again."""
 
 
-def accuracy(model, x, y):
-    """Fraction of ``x`` whose arg-max prediction equals the integer label ``y``."""
-    scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
-    return float(np.mean(np.argmax(scores, axis=-1) == y))
+def accuracy(model, x, y, dropout_on=False):
+    """Fraction of ``x`` whose arg-max prediction equals the integer label ``y``. ``dropout_on``: measured
+    in training mode, dropout dropping units as it does while the network trains."""
+    if not dropout_on:
+        scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
+        return float(np.mean(np.argmax(scores, axis=-1) == y))
+    right = 0
+    for start in range(0, len(x), EVAL_BATCH_SIZE):
+        scores = keras.ops.convert_to_numpy(model(x[start : start + EVAL_BATCH_SIZE], training=True))
+        right += int(np.sum(np.argmax(scores, axis=-1) == y[start : start + EVAL_BATCH_SIZE]))
+    return right / len(x)
 
 
 def jit_compile():
@@ -270,7 +278,7 @@ def differences(kept, settings, parts=None):
     ``NUMERICS`` only when the kept result recorded them (``key_parts``; runs kept before it did not).
     """
     changes, pairs = [], set()
-    for name in sorted(set(settings) | {n for n in ("shuffle", "measure_train") if n in kept}):
+    for name in sorted(set(settings) | {n for n in FLAGS if n in kept}):
         if name in ("experiment", "profile"):
             continue
         old, new = kept.get(name), settings.get(name)
@@ -281,7 +289,7 @@ def differences(kept, settings, parts=None):
                     pair = (_shown(old.get(hyper)), _shown(new.get(hyper)))
                     changes.append(f"{hyper} {pair[0]} → {pair[1]}")
                     pairs.add(pair)
-        elif (old or False) != (new or False):  # shuffle and measure_train are recorded when on
+        elif (old or False) != (new or False):  # the FLAGS are recorded when on
             changes.append(f"{name} {_shown(old)} → {_shown(new or False)}")
     was = kept.get("key_parts")
     if not parts or not isinstance(was, dict):
@@ -325,6 +333,11 @@ def _layer_shapes_differ(model, weights):
     return False
 
 
+def epochs_text(n):
+    """``1 epoch``, ``60 epochs``."""
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def training_estimate(kept, settings, done=0, device=None, of="the kept run"):
     """How long training ``settings`` takes, from the kept run ``kept``'s epoch times (``of`` names
     it): their mean, scaled by the number of training images, times the epochs left after ``done``.
@@ -343,7 +356,7 @@ def training_estimate(kept, settings, done=0, device=None, of="the kept run"):
         where += "; a rough guess, as the batch size differs"
     resumed = f", resuming after epoch {done}" if done else ""
     return (
-        f"It trains {left} epochs{resumed}: about {duration(left * per_epoch)} "
+        f"It trains {epochs_text(left)}{resumed}: about {duration(left * per_epoch)} "
         f"({left} × {per_epoch:.1f} s per epoch, {where})."
     )
 
@@ -401,7 +414,7 @@ def new_run_note(run, profile, key, settings, resumes=True):
     estimate = _estimate(run, profile, key, settings, reference, f"{experiment}'s kept run", device)
     if estimate is None:  # nothing timed yet: no kept run of the experiment, no checkpoint of this one
         epochs, images = settings["epochs"], settings["n_train"]
-        estimate = f"It trains {epochs} epochs of {images:,} images; nothing kept times them yet."
+        estimate = f"It trains {epochs_text(epochs)} of {images:,} images; nothing kept times them yet."
     return "\n".join([f"Training {run}: no run of it is kept yet.", estimate, *_advice(profile, resumes)])
 
 
@@ -498,6 +511,7 @@ def keep(model, result, profile):
 
 EPOCH_COLUMNS = (  # a run's per-epoch lists, as an epoch line shows them
     ("epoch_loss", "loss {:.4f}", 1),
+    ("epoch_train_accuracy_dropout_on", "train, dropout on {:.2f}%", 100),
     ("epoch_train_accuracy", "train {:.2f}%", 100),
     ("epoch_val_accuracy", "validation {:.2f}%", 100),
     ("epoch_test_accuracy", "test {:.2f}%", 100),
@@ -575,9 +589,10 @@ class EpochLine(keras.callbacks.Callback):
 class EpochEnd(EpochLine):
     """After each epoch: measure validation and test accuracy, print one line, save a checkpoint."""
 
-    def __init__(self, history, val, test, epochs, directory, key, train=None):
+    def __init__(self, history, val, test, epochs, directory, key, train=None, train_dropout_on=None):
         super().__init__(epochs)
         self.history, self.val, self.test, self.train = history, val, test, train
+        self.train_dropout_on = train_dropout_on
         self.directory, self.key = directory, key
         self.saved = len(history["epoch_test_accuracy"])  # the epoch the checkpoint on disk holds
 
@@ -592,6 +607,10 @@ class EpochEnd(EpochLine):
         h["epoch_test_accuracy"].append(accuracy(self.model, *self.test))
         if self.train is not None:
             h["epoch_train_accuracy"].append(accuracy(self.model, *self.train))
+        if self.train_dropout_on is not None:
+            h["epoch_train_accuracy_dropout_on"].append(
+                accuracy(self.model, *self.train_dropout_on, dropout_on=True)
+            )
         h["epoch_loss"].append(float(logs["loss"]))
         h["epoch_time_s"].append(time.perf_counter() - self.started)  # the measurements included
         return epoch_parts(h, epoch)
@@ -805,6 +824,7 @@ def fit(
     hyperparameters=None,
     shuffle=False,
     measure_train=False,
+    measure_train_dropout_on=False,
     run=None,
 ):
     """Train ``model`` on ``train`` in fixed mini-batch order and return the run's result dict.
@@ -821,7 +841,9 @@ def fit(
 
     ``shuffle=True`` reshuffles the training set every epoch (Keras' default, as the Keras examples
     train); ``measure_train=True`` also records the training-set accuracy after every epoch
-    (``epoch_train_accuracy``, measured with dropout off, as the Theano tutorial plots it).
+    (``epoch_train_accuracy``, measured with dropout off, as the Theano tutorial plots it);
+    ``measure_train_dropout_on=True`` records it with dropout on as well (``epoch_train_accuracy_dropout_on``:
+    what a model left in training mode reports, as notebook 11 shows).
     """
     profile = get_profile(profile)
     run = run or run_name(experiment, seed)
@@ -840,10 +862,9 @@ def fit(
         "batch_size": batch_size,
         "hyperparameters": hyperparameters or {},
     }
-    if shuffle:
-        settings["shuffle"] = True
-    if measure_train:
-        settings["measure_train"] = True
+    for flag, on in zip(FLAGS, (shuffle, measure_train, measure_train_dropout_on), strict=True):
+        if on:
+            settings[flag] = True
     data = data_digest(train, val, test)
     key = fingerprint(model, optimizer, loss, settings | {"data": data})
     parts = key_parts(model, optimizer, loss, data)
@@ -853,7 +874,7 @@ def fit(
             return kept
     directory = checkpoint_dir(run, profile, key)
     with exclusive(directory, run):
-        history = _train(model, run, profile, settings, key, directory, (train, val, test), measure_train)
+        history = _train(model, run, profile, settings, key, directory, (train, val, test))
         epoch, test_acc = reported_test_accuracy(
             history["epoch_val_accuracy"], history["epoch_test_accuracy"]
         )
@@ -878,7 +899,7 @@ def fit(
     return result
 
 
-def _train(model, run, profile, settings, key, directory, data, measure_train):
+def _train(model, run, profile, settings, key, directory, data):
     """Run the epochs not yet in ``directory``'s checkpoint; return the whole per-epoch history."""
     train, val, test = data
     x, y = train
@@ -886,8 +907,12 @@ def _train(model, run, profile, settings, key, directory, data, measure_train):
     history = _resume(model, directory, key)
     if history is None:
         history = {k: [] for k in ("epoch_val_accuracy", "epoch_test_accuracy", "epoch_loss", "epoch_time_s")}
-        if measure_train:
-            history["epoch_train_accuracy"] = []
+        for flag, name in (
+            ("measure_train", "epoch_train_accuracy"),
+            ("measure_train_dropout_on", "epoch_train_accuracy_dropout_on"),
+        ):
+            if settings.get(flag):
+                history[name] = []
     done = len(history["epoch_test_accuracy"])
     if done:
         print(f"Resuming {run} ({profile.name}) after epoch {done} of {epochs}.")
@@ -897,7 +922,16 @@ def _train(model, run, profile, settings, key, directory, data, measure_train):
         f"batch {batch_size}, {steps:,} steps per epoch, on {system.device()}"
         + (f", data-parallel over {distribute.replicas()} devices." if distribute.replicas() > 1 else ".")
     )
-    callback = EpochEnd(history, val, test, epochs, directory, key, train=train if measure_train else None)
+    callback = EpochEnd(
+        history,
+        val,
+        test,
+        epochs,
+        directory,
+        key,
+        train=train if settings.get("measure_train") else None,
+        train_dropout_on=train if settings.get("measure_train_dropout_on") else None,
+    )
     progress = StepProgress(steps, epochs)
     try:
         model.fit(

@@ -180,6 +180,34 @@ def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
     assert "epoch_train_accuracy" not in plain and "shuffle" not in plain
 
 
+def test_dropout_on_accuracy_is_measured_in_training_mode(tiny_data):
+    train, _, test = tiny_data
+    set_seed(0)
+    model = keras.Sequential(
+        [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.9), keras.layers.Dense(2)]
+    )
+    result = training.fit(
+        model,
+        "unit-test-dropout-on",
+        train=train,
+        test=test,
+        epochs=2,
+        batch_size=10,
+        optimizer=keras.optimizers.SGD(0.1),
+        seed=0,
+        profile="quick",
+        measure_train=True,
+        measure_train_dropout_on=True,
+    )
+    on, off = result["epoch_train_accuracy_dropout_on"], result["epoch_train_accuracy"]
+    assert len(on) == len(off) == 2 and result["measure_train_dropout_on"] is True
+    # dropout 0.9 in training mode: the same images give other answers from one call to the next
+    assert training.accuracy(model, *train) == off[-1]
+    draws = {training.accuracy(model, *train, dropout_on=True) for _ in range(3)}
+    assert len(draws) > 1, f"dropout on gave the same accuracy three times: {draws}"
+    assert "train, dropout on" in training.epoch_line(2, 2, training.epoch_parts(result, 2))
+
+
 def full_run(tiny_data, lr=0.1, hidden=16, data=None, seed=0, optimizer=None, shuffle=False):
     """A run in the full profile (outputs isolated per test), which keeps and reuses finished runs."""
     train, val, test = data or tiny_data
@@ -636,6 +664,8 @@ def test_the_estimate_scales_the_kept_epoch_time_and_says_where_it_was_measured(
         "as the kept run took on CPU: A (1 of 2 cores); this machine is CPU: B)."
     )
     assert "a rough guess" in training.training_estimate(kept, settings | {"batch_size": 20}, device="CPU: B")
+    one = training.training_estimate(kept, settings | {"epochs": 1}, device="CPU: A (1 of 2 cores)")
+    assert one.startswith("It trains 1 epoch: about "), one
 
 
 def test_a_run_kept_before_key_parts_still_names_other_layers(tiny_data, isolated_outputs, capsys):
