@@ -73,6 +73,7 @@ READS = {  # notebook -> what it reads that other notebooks write: its up-to-dat
     "08": opening("softmax-regression", "mnist-cnn"),
     "09": opening("theano-mlp", "theano-modern-net", "theano-convnet"),
     "10": opening("dropout-ensemble", "mnist-cnn", "theano-convnet"),
+    "11": opening("mnist-cnn"),
 }
 READS_NOTE = {  # said after it in the README's "uses" column
     "01": "its opening table",
@@ -85,6 +86,7 @@ READS_NOTE = {  # said after it in the README's "uses" column
     "08": "its opening table",
     "09": "its opening table",
     "10": "its opening table",
+    "11": "its opening table",
 }
 
 
@@ -166,24 +168,43 @@ def file_digest(path):
 
 
 def inputs(notebook, profile, backend):
-    """What decides a notebook's outputs, part by part: its sources, ``lib/``, the profile, the backend
-    and the digest of each file it reads that another notebook writes (``READS``)."""
+    """What decides a notebook's outputs, part by part: its sources, ``lib/``, the profile, the backend,
+    the digest of each file it reads that another notebook writes (``READS``) and, for a notebook whose
+    full profile needs data beyond MNIST, where that data is (``data_found``)."""
     profile = get_profile(profile)
-    return {
+    parts = {
         "source": source_hash(notebook),
         "lib": lib_hash(),
         "profile": profile.name,
         "backend": backend,
         "reads": {str(paths.relative(p)): file_digest(p) for p in read_files(notebook.name[:2], profile)},
     }
+    return parts | (
+        {"data": data_found(notebook.name[:2])} if profile.is_full and needs(notebook.name[:2]) else {}
+    )
+
+
+def needs(number):
+    """The data beyond MNIST that notebook ``number``'s experiments need (``Experiment.needs``)."""
+    return sorted({e.needs for e in EXPERIMENTS.values() if e.notebook == number and e.needs})
+
+
+def data_found(number):
+    """Where each dataset of ``needs(number)`` is on this machine, or ``absent``: a notebook that ran
+    without it runs again once it is there."""
+    from lib.data import cifar10_location
+
+    locate = {"CIFAR-10": cifar10_location}
+    return {name: str(locate[name]() or "absent") for name in needs(number)}
 
 
 def inputs_key(parts):
     """The up-to-date key of ``inputs``: a notebook that reads nothing of another has the key it had
     before ``READS``."""
     fields = [parts["source"], parts["lib"], parts["profile"], parts["backend"]]
-    if parts["reads"]:
-        fields.append(hashlib.sha256(json.dumps(parts["reads"], sort_keys=True).encode()).hexdigest())
+    for name in ("reads", "data"):
+        if parts.get(name):
+            fields.append(hashlib.sha256(json.dumps(parts[name], sort_keys=True).encode()).hexdigest())
     return hashlib.sha256("|".join(fields).encode()).hexdigest()[:16]
 
 
@@ -211,6 +232,10 @@ def why(parts, record, force=False):
     if files:
         more = f" and {len(files) - 3} more" if len(files) > 3 else ""
         changed.append(f"what it reads changed: {', '.join(files[:3])}{more}")
+    found = old.get("data") if isinstance(old.get("data"), dict) else {}
+    for name, where in (parts.get("data") or {}).items():
+        if found.get(name, "absent") != where:
+            changed.append(f"{name}: {found.get(name, 'absent')} → {where}")
     return "; ".join(changed) or "its inputs changed"
 
 

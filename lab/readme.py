@@ -31,12 +31,14 @@ def replace_block(readme, start_marker, end_marker, text):
 
 def update_summary(readme=ROOT / "README.md"):
     """Rebuild the summary of the full-profile results: the README's table (between its markers),
-    ``results/summary.md`` and the three summary figures in ``figs/``."""
+    ``results/summary.md`` and the three summary figures in ``figs/`` (of the experiments with a published
+    figure)."""
     rows = summary_rows("full")
     table = markdown_table(rows)
     replace_block(readme, TABLE_START, TABLE_END, table)
     replace_block(readme, NOTEBOOKS_START, NOTEBOOKS_END, notebooks_table())
     (output_dir("results", "full") / "summary.md").write_text(table)
+    rows = [row for row in rows if row["published"] is not None]  # the figures compare with a source
     comparison = figures.published_vs_ours(rows, title="Published versus ours")
     figures.save_fig(comparison, "summary_published_vs_ours", "full")
     gaps = figures.runs_against_published(rows, title="Our runs against the published figures")

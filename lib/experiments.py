@@ -25,7 +25,8 @@ def run_name(experiment, seed):
 
 @dataclass(frozen=True)
 class Experiment:
-    """One published number we reproduce.
+    """One published number we reproduce, or one lecture experiment whose source printed none
+    (``published`` is ``None``).
 
     ``runs``: the names of our runs of it, seed 0 first (default: ``run_name`` of each of ``SEEDS``).
     ``compared_at``: when the source stopped before the end, the epoch after which our test accuracy is
@@ -35,11 +36,12 @@ class Experiment:
     name: str
     notebook: str
     title: str
-    published: float  # test accuracy, as a fraction
+    published: float | None  # test accuracy, as a fraction; None: the source printed none
     source: str
     protocol: str = "one run"  # how the published figure was obtained, as its source states it
     runs: tuple = ()
     compared_at: int | None = None  # the epoch the source stopped at: ours is compared after it too
+    needs: str | None = None  # data beyond MNIST its full profile needs: its row says when it is absent
 
     def run_names(self):
         """The names of our runs of this experiment, seed 0 first."""
@@ -164,6 +166,17 @@ EXPERIMENTS = {
             "tuomaso/train_mnist_fast: 99.04% mean accuracy in 762 ms ± 24.9 ms on a GTX 1660 Ti",
             "mean of 30 seeds, one epoch, on a GPU",
             runs=("speedrun",),
+        ),
+        Experiment(
+            "cifar10-cnn",
+            "11",
+            "CIFAR-10: conv 32, dropout 0.3, conv 32, pool, dense 512, dropout 0.5; SGD 0.001 momentum 0.9, "
+            "batch 32, 20 epochs (50k/10k)",
+            None,
+            "the convolutional-networks notes' PyTorch example: code only, no accuracy printed",
+            "lecture notes, code only",
+            runs=("cifar10-cnn",),
+            needs="CIFAR-10",
         ),
     ]
 }

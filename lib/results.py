@@ -223,6 +223,7 @@ def summary_rows(profile="full", notebooks=None):
         runs = [as_published(run, exp.name) for run in experiment_runs(exp.name, profile)]
         reported = reported_run(exp.name, runs) if runs else None
         ours = reported["test_accuracy"] if reported else None
+        compared = ours is not None and exp.published is not None
         rows.append(
             {
                 "notebook": exp.notebook,
@@ -232,11 +233,12 @@ def summary_rows(profile="full", notebooks=None):
                 "protocol": exp.protocol,
                 "ours": ours,
                 "ours_protocol": protocol_text(exp.name, runs, reported) if runs else None,
-                "gap_pp": None if ours is None else round(100 * (ours - exp.published), 2),
+                "gap_pp": round(100 * (ours - exp.published), 2) if compared else None,
+                "not_measured": None if runs else not_measured(exp),
                 "run_test_accuracy": [r["test_accuracy"] for r in runs],
                 "seeds": seeds_text(runs) if len(runs) > 1 else None,
                 "runs_planned": len(exp.run_names()),
-                "within": within(exp.published, runs),
+                "within": within(exp.published, runs) if exp.published is not None else None,
                 "epochs": reported["epochs_run"] if reported else None,
                 "wall_time_s": reported["wall_time_s"] if reported else None,
                 "backend": reported["backend"] if reported else None,
@@ -244,6 +246,16 @@ def summary_rows(profile="full", notebooks=None):
             }
         )
     return rows
+
+
+def not_measured(experiment):
+    """Why ``experiment`` (an ``Experiment``) has no result: the data its full profile needs is not on
+    this machine, or it has not run yet."""
+    from lib.data import cifar10_location  # lib.data reads numpy only; imported where it is needed
+
+    if experiment.needs == "CIFAR-10" and cifar10_location() is None:
+        return "not measured here (no CIFAR-10 on this machine)"
+    return "not yet measured"
 
 
 def table_of(names, profile="full"):
@@ -324,16 +336,17 @@ def spread_cell(row):
 
 
 def markdown_table(rows):
-    """The summary rows as a Markdown table; experiments without a result say 'not yet measured'."""
+    """The summary rows as a Markdown table; experiments without a result say why (``not_measured``)."""
     cells = []
     for r in rows:
-        published = f"{100 * r['published']:.2f}% ({r['protocol']})"
+        published = f"{100 * r['published']:.2f}%" if r["published"] is not None else "none"
+        published += f" ({r['protocol']})"
         if r["ours"] is None:
-            measured = ["not yet measured", "", "", "", "", ""]
+            measured = [r["not_measured"], "", "", "", "", ""]
         else:
             measured = [
                 f"{100 * r['ours']:.2f}% ({r['ours_protocol']})",
-                f"{r['gap_pp']:+.2f}",
+                f"{r['gap_pp']:+.2f}" if r["gap_pp"] is not None else "—",
                 spread_cell(r),
                 str(r["epochs"]),
                 training_time(r["wall_time_s"]),
@@ -366,12 +379,15 @@ def compare(runs, experiment=None):
         rule = f"test accuracy after {epochs} {'of an epoch' if epochs < 1 else 'epochs'}"
     ours = result["test_accuracy"]
     how = protocol_text(exp.name, runs, result) if len(runs) > 1 else result["protocol"]
-    line = (
-        f"{label} {100 * exp.published:.2f}% ({exp.source}, {exp.protocol}) · "
-        f"ours {100 * ours:.2f}% ({rule}, {how}) · "
-        f"gap {100 * (ours - exp.published):+.2f} pp"
-    )
-    if len(runs) > 1:
+    if exp.published is None:
+        line = f"No published figure ({exp.source}) · ours {100 * ours:.2f}% ({rule}, {how})"
+    else:
+        line = (
+            f"{label} {100 * exp.published:.2f}% ({exp.source}, {exp.protocol}) · "
+            f"ours {100 * ours:.2f}% ({rule}, {how}) · "
+            f"gap {100 * (ours - exp.published):+.2f} pp"
+        )
+    if len(runs) > 1 and exp.published is not None:
         inside = "inside" if within(exp.published, runs) else "outside"
         line += f" · our {seeds_text(runs)}: the {label.lower()} figure lies {inside} that range"
     if result["profile"] != "full":

@@ -512,8 +512,8 @@ def test_the_uses_column_is_generated_from_what_notebooks_read():
     assert cli.uses("10") == "the results of 05, 06 and 08 (its opening table)"
     assert cli.depends_on("05", "full") == {"01", "02", "03", "04"}
     assert cli.depends_on("07", "full") == {"05", "06"} and cli.depends_on("07", "quick") == set()
-    order = cli.run_order([f"{n:02d}" for n in range(11)], "full")
-    assert order == [f"{n:02d}" for n in range(11)]  # the series uses only what an earlier notebook made
+    order = cli.run_order([f"{n:02d}" for n in range(12)], "full")
+    assert order == [f"{n:02d}" for n in range(12)]  # the series uses only what an earlier notebook made
 
 
 def test_a_notebook_that_reads_a_later_one_runs_after_it(monkeypatch):
@@ -647,3 +647,25 @@ def test_an_unusable_backend_is_named_by_its_python_error_not_a_native_line(monk
     done = subprocess.CompletedProcess([], 1, stdout="", stderr=stderr)
     monkeypatch.setattr(cli.subprocess, "run", lambda *args, **kwargs: done)
     assert cli.probe_device("jax") == (None, "ModuleNotFoundError: No module named 'jax'")
+
+
+def test_a_notebook_that_ran_without_its_data_runs_again_once_the_data_is_there(tmp_path, monkeypatch):
+    """11's full profile needs CIFAR-10: where it is found is one of the notebook's inputs."""
+    from lib import data
+
+    notebook = tmp_path / "11_cifar10_cnn.ipynb"
+    write_notebook(notebook, "PROFILE = None")
+    monkeypatch.setattr(data, "cifar10_location", lambda path=None: None)
+    absent = cli.inputs(notebook, "full", "tensorflow")
+    assert absent["data"] == {"CIFAR-10": "absent"}
+    record = {"key": cli.inputs_key(absent), "inputs": absent}
+    assert cli.why(absent, record) == ""
+    monkeypatch.setattr(data, "cifar10_location", lambda path=None: Path("cifar-10-batches-py"))
+    assert (
+        cli.why(cli.inputs(notebook, "full", "tensorflow"), record)
+        == "CIFAR-10: absent → cifar-10-batches-py"
+    )
+    assert "data" not in cli.inputs(notebook, "quick", "tensorflow")  # the quick profile uses the stand-in
+    other = tmp_path / "06_keras_mnist_cnn.ipynb"
+    write_notebook(other, "PROFILE = None")
+    assert "data" not in cli.inputs(other, "full", "tensorflow")

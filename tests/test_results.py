@@ -1,9 +1,10 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lib import results
+from lib import data, results
 
 
 def test_best_epoch_is_one_based_and_ties_go_to_the_later_epoch():
@@ -257,4 +258,28 @@ def test_the_reported_line_names_the_chosen_run_and_every_run_s_validation():
     ]
     assert results.reported_line(runs[1], runs) == (
         "reported: seed 1's run, test 98.83% at epoch 60 (best validation: seed 0 98.80%, seed 1 98.99%)"
+    )
+
+
+def test_a_row_without_a_published_figure_says_why_it_is_unmeasured_and_compares_with_nothing(
+    isolated_outputs, monkeypatch
+):
+    """11's CIFAR-10 CNN: the notes print no accuracy, and its full profile needs CIFAR-10."""
+    monkeypatch.setattr(data, "cifar10_location", lambda path=None: None)
+    (row,) = results.summary_rows("full", notebooks=("11",))
+    assert row["published"] is None and row["ours"] is None
+    table = results.markdown_table([row])
+    assert "| none (lecture notes, code only) | not measured here (no CIFAR-10 on this machine) |" in table
+    monkeypatch.setattr(data, "cifar10_location", lambda path=None: Path("cifar-10-batches-py"))
+    assert "| none (lecture notes, code only) | not yet measured |" in results.markdown_table(
+        results.summary_rows("full", notebooks=("11",))
+    )
+    run = seed_run("cifar10-cnn", 0, None, 0.7123)
+    (row,) = results.summary_rows("full", notebooks=("11",))
+    assert row["ours"] == 0.7123 and row["gap_pp"] is None and row["within"] is None
+    assert "| 71.23% (one run, seed 0) | — | — | 60 |" in results.markdown_table([row])
+    line = results.compare(run)
+    assert line.startswith("No published figure (the convolutional-networks notes' PyTorch example")
+    assert (
+        "ours 71.23% (test accuracy after the last epoch (60), one run, seed 0)" in line and "gap" not in line
     )
