@@ -918,7 +918,7 @@ def _train(model, run, profile, settings, key, directory, data):
         print(f"Resuming {run} ({profile.name}) after epoch {done} of {epochs}.")
     steps = int(np.ceil(len(x) / batch_size))
     print(
-        f"Training {run} ({profile.name}): {len(x):,} images, {epochs} epochs, "
+        f"Training {run} ({profile.name}): {len(x):,} images, {epochs_text(epochs)}, "
         f"batch {batch_size}, {steps:,} steps per epoch, on {system.device()}"
         + (f", data-parallel over {distribute.replicas()} devices." if distribute.replicas() > 1 else ".")
     )
