@@ -398,9 +398,9 @@ def cifar10_stand_in(n_train, n_test, seed=0):
     Returns ``(x_train, y_train), (x_test, y_test)``: float32 images (n, 32, 32, 3) in [0, 1], int32
     labels 0-9, the classes balanced. Each class is a random colour with a smooth random pattern on it;
     an image is its class's pattern shifted by up to 4 pixels, mixed with another class's (up to
-    ``STAND_IN_MIX`` of it), at a random contrast and brightness, plus pixel noise. Learnable, not
-    perfectly (some images are mostly another class), and a network can learn the training images'
-    noise by heart. The same ``seed`` gives the same data.
+    ``STAND_IN_MIX`` of it), at a random contrast and brightness, plus its own patches of colour and
+    pixel noise. Learnable, not perfectly (some images are mostly another class), and a network can
+    learn the training images' own patches by heart. The same ``seed`` gives the same data.
     """
     rng = np.random.default_rng(seed)
     shifted = _shifted(_class_patterns(rng))
