@@ -192,10 +192,9 @@ def needs(number):
 def data_found(number):
     """Where each dataset of ``needs(number)`` is on this machine, or ``absent``: a notebook that ran
     without it runs again once it is there."""
-    from lib.data import cifar10_location
+    from lib.data import dataset_location
 
-    locate = {"CIFAR-10": cifar10_location}
-    return {name: str(locate[name]() or "absent") for name in needs(number)}
+    return {name: str(dataset_location(name) or "absent") for name in needs(number)}
 
 
 def inputs_key(parts):

@@ -211,6 +211,11 @@ def cifar10_location(path=None):
     return _cifar10_source(path)[0]
 
 
+def dataset_location(name):
+    """Where the dataset ``name`` (an experiment's ``needs``: "CIFAR-10") is on this machine, or None."""
+    return {"CIFAR-10": cifar10_location}[name]()
+
+
 def _cifar10_source(path):
     """``(location, kind)`` of the first CIFAR-10 source named or cached; kind is "folder", "npz", or
     None for a ``path`` that may be either."""

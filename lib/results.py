@@ -251,10 +251,10 @@ def summary_rows(profile="full", notebooks=None):
 def not_measured(experiment):
     """Why ``experiment`` (an ``Experiment``) has no result: the data its full profile needs is not on
     this machine, or it has not run yet."""
-    from lib.data import cifar10_location  # lib.data reads numpy only; imported where it is needed
+    from lib.data import dataset_location  # lib.data reads numpy only; imported where it is needed
 
-    if experiment.needs == "CIFAR-10" and cifar10_location() is None:
-        return "not measured here (no CIFAR-10 on this machine)"
+    if experiment.needs and dataset_location(experiment.needs) is None:
+        return f"not measured here (no {experiment.needs} on this machine)"
     return "not yet measured"
 
 

@@ -156,13 +156,11 @@ def test_checkpoint_of_other_settings_is_not_resumed(tiny_data, monkeypatch, cap
     assert (aside / STATE).read_text() == kept and git_ignores(f"checkpoints/{aside.name}/{STATE}")
 
 
-def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
-    train, val, test = tiny_data
-    set_seed(0)
-    model = models.network3(models.fully_connected(16), models.softmax(2))
-    result = training.fit(
+def fit_two_epochs(model, experiment, train, test, **flags):
+    """Two quick-profile epochs of SGD 0.1 on ``train`` with the given flags of ``training.fit``."""
+    return training.fit(
         model,
-        "unit-test-train-accuracy",
+        experiment,
         train=train,
         test=test,
         epochs=2,
@@ -170,9 +168,15 @@ def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
         optimizer=keras.optimizers.SGD(0.1),
         seed=0,
         profile="quick",
-        shuffle=True,
-        measure_train=True,
+        **flags,
     )
+
+
+def test_measure_train_records_training_accuracy_and_shuffle_is_kept(tiny_data):
+    train, val, test = tiny_data
+    set_seed(0)
+    model = models.network3(models.fully_connected(16), models.softmax(2))
+    result = fit_two_epochs(model, "unit-test-train-accuracy", train, test, shuffle=True, measure_train=True)
     assert len(result["epoch_train_accuracy"]) == 2
     assert result["epoch_train_accuracy"][-1] == training.accuracy(model, *train)
     assert result["shuffle"] is True and result["measure_train"] is True
@@ -186,18 +190,8 @@ def test_dropout_on_accuracy_is_measured_in_training_mode(tiny_data):
     model = keras.Sequential(
         [keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(0.9), keras.layers.Dense(2)]
     )
-    result = training.fit(
-        model,
-        "unit-test-dropout-on",
-        train=train,
-        test=test,
-        epochs=2,
-        batch_size=10,
-        optimizer=keras.optimizers.SGD(0.1),
-        seed=0,
-        profile="quick",
-        measure_train=True,
-        measure_train_dropout_on=True,
+    result = fit_two_epochs(
+        model, "unit-test-dropout-on", train, test, measure_train=True, measure_train_dropout_on=True
     )
     on, off = result["epoch_train_accuracy_dropout_on"], result["epoch_train_accuracy"]
     assert len(on) == len(off) == 2 and result["measure_train_dropout_on"] is True
