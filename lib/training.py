@@ -19,7 +19,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 import warnings
 from datetime import datetime
@@ -28,7 +30,7 @@ import keras
 import numpy as np
 
 from lib import distribute, system
-from lib.experiments import run_name
+from lib.experiments import EXPERIMENTS, run_name
 from lib.paths import (
     checkpoint_dir,
     keeps_variants,
@@ -63,14 +65,22 @@ NUMERICS = 1
 def accuracy(model, x, y, dropout_on=False):
     """Fraction of ``x`` whose arg-max prediction equals the integer label ``y``. ``dropout_on``: measured
     in training mode, dropout dropping units as it does while the network trains."""
-    if not dropout_on:
-        scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
-        return float(np.mean(np.argmax(scores, axis=-1) == y))
-    right = 0
-    for start in range(0, len(x), EVAL_BATCH_SIZE):
-        scores = keras.ops.convert_to_numpy(model(x[start : start + EVAL_BATCH_SIZE], training=True))
-        right += int(np.sum(np.argmax(scores, axis=-1) == y[start : start + EVAL_BATCH_SIZE]))
-    return right / len(x)
+    if dropout_on:
+        model = TrainingMode(model)
+    scores = model.predict(x, batch_size=EVAL_BATCH_SIZE, verbose=0)
+    return float(np.mean(np.argmax(scores, axis=-1) == y))
+
+
+class TrainingMode(keras.Model):
+    """``model`` called in training mode (dropout dropping units) by ``predict``, which compiles the
+    pass as it does any prediction; each call draws new dropout masks."""
+
+    def __init__(self, model):
+        super().__init__(name=f"{model.name}_training_mode")
+        self.inner = model
+
+    def call(self, x):
+        return self.inner(x, training=True)
 
 
 def jit_compile():
@@ -380,9 +390,32 @@ def retraining_note(model, run, profile, key, settings, parts, found, resumes=Tr
         what = "; ".join(changes)
         lines = [f"Training {run}: this run differs from the kept one ({relative(path)}): {what}."]
     device = system.device()
-    timed = [r for _, r in found if r.get("device") == device and r.get("epoch_time_s")]
-    estimate = _estimate(run, profile, key, settings, timed[0] if timed else kept, "the kept run", device)
+    timed = [r for _, r in found] + _timed_runs(settings["experiment"], profile)
+    reference = _timing_reference(timed, device) or kept
+    of = "the kept run" if reference is kept else f"{reference.get('run', run)}'s kept run"
+    estimate = _estimate(run, profile, key, settings, reference, of, device)
     return "\n".join([*lines, *([estimate] if estimate else []), *_advice(profile, resumes, undo=True)])
+
+
+def _timed_runs(experiment, profile):
+    """The kept results of ``experiment``'s runs (every seed's) that recorded their epoch times."""
+    names = EXPERIMENTS[experiment].run_names() if experiment in EXPERIMENTS else (experiment,)
+    timed = []
+    for name in names:
+        for path in kept_files(name, profile):
+            with contextlib.suppress(ResultError):
+                if (result := load_result(path)).get("epoch_time_s"):
+                    timed.append({"run": name, **result})
+    return timed
+
+
+def _timing_reference(results, device):
+    """Of ``results``, the one whose epoch times best stand for ``device``'s: timed on it, else on
+    the same processor (another share of its cores), else the first timed one; ``None`` if none."""
+    timed = [r for r in results if r.get("epoch_time_s")]
+    same = [r for r in timed if r.get("device") == device]
+    alike = [r for r in timed if (r.get("device") or "").split(" (")[0] == device.split(" (")[0]]
+    return (same or alike or timed or [None])[0]
 
 
 def _estimate(run, profile, key, settings, kept, of, device):
@@ -404,14 +437,10 @@ def new_run_note(run, profile, key, settings, resumes=True):
     """What a cell prints before it trains a run of which nothing is kept yet: how long the training
     will take by the epoch times of its experiment's kept run (another seed's), else how much it
     trains; then how to stop it and how to get a quick version."""
-    experiment = settings["experiment"]
-    device, kept = system.device(), []
-    for path in kept_files(experiment, profile) if run != experiment else []:
-        with contextlib.suppress(ResultError):
-            if (result := load_result(path)).get("epoch_time_s"):
-                kept.append(result)
-    reference = ([r for r in kept if r.get("device") == device] or kept or [{}])[0]
-    estimate = _estimate(run, profile, key, settings, reference, f"{experiment}'s kept run", device)
+    experiment, device = settings["experiment"], system.device()
+    reference = _timing_reference(_timed_runs(experiment, profile), device) or {}
+    of = f"{reference.get('run', experiment)}'s kept run"
+    estimate = _estimate(run, profile, key, settings, reference, of, device)
     if estimate is None:  # nothing timed yet: no kept run of the experiment, no checkpoint of this one
         epochs, images = settings["epochs"], settings["n_train"]
         estimate = f"It trains {epochs_text(epochs)} of {images:,} images; nothing kept times them yet."
@@ -729,6 +758,50 @@ def _interrupted(line):
     print(line, flush=True)
 
 
+class StopOnInterrupt(keras.callbacks.Callback):
+    """Raise ``KeyboardInterrupt`` at the next mini-batch once an interrupt was noted, for one that
+    the backend swallowed."""
+
+    def __init__(self):
+        super().__init__()
+        self.noted = False
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.noted:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def interruptible(progress, interrupted):
+    """Run a ``model.fit`` (with the yielded callback) so that an interrupt (■ in Jupyter, Ctrl-C)
+    clears ``progress`` and ends in the one line ``interrupted()``, then a ``KeyboardInterrupt``.
+
+    TensorFlow can turn the ``KeyboardInterrupt`` of an interrupt that arrives while it traces a step
+    into a ``SystemError``; the interrupt is noted (SIGINT), so that such an error is read as the
+    interrupt."""
+    stop = StopOnInterrupt()
+    previous = signal.getsignal(signal.SIGINT)
+    noting = threading.current_thread() is threading.main_thread() and callable(previous)
+    if noting:
+
+        def note(signum, frame):
+            stop.noted = True
+            previous(signum, frame)
+
+        signal.signal(signal.SIGINT, note)
+    try:
+        yield stop
+    except (KeyboardInterrupt, SystemError) as error:
+        if not isinstance(error, KeyboardInterrupt) and not stop.noted:
+            raise
+        progress.clear()
+        _interrupted(interrupted())
+        raise KeyboardInterrupt from None
+    finally:
+        if noting:
+            signal.signal(signal.SIGINT, previous)
+
+
 class CheckpointError(Exception):
     """A checkpoint that cannot be resumed (damaged or incomplete)."""
 
@@ -933,7 +1006,19 @@ def _train(model, run, profile, settings, key, directory, data):
         train_dropout_on=train if settings.get("measure_train_dropout_on") else None,
     )
     progress = StepProgress(steps, epochs)
-    try:
+
+    def interrupted():
+        if callback.saved:
+            return (
+                f"Interrupted; the checkpoint {relative(directory)} holds epoch {callback.saved} of "
+                f"{epochs}: run the same code again to resume from there."
+            )
+        return (
+            f"Interrupted before epoch 1 of {epochs} was saved: no checkpoint; "
+            "running the same code again starts from the first epoch."
+        )
+
+    with interruptible(progress, interrupted) as stop:
         model.fit(
             x,
             y,
@@ -942,21 +1027,8 @@ def _train(model, run, profile, settings, key, directory, data):
             initial_epoch=done,
             shuffle=settings.get("shuffle", False),
             verbose=0,
-            callbacks=[progress, callback],
+            callbacks=[progress, callback, stop],
         )
-    except KeyboardInterrupt:
-        progress.clear()
-        if callback.saved:
-            _interrupted(
-                f"Interrupted; the checkpoint {relative(directory)} holds epoch {callback.saved} of "
-                f"{epochs}: run the same code again to resume from there."
-            )
-        else:
-            _interrupted(
-                f"Interrupted before epoch 1 of {epochs} was saved: no checkpoint; "
-                "running the same code again starts from the first epoch."
-            )
-        raise
     return history
 
 
@@ -1031,7 +1103,14 @@ def train_autoencoder(
     )
     line = EpochLine(epochs, {"loss (MSE)": "loss", "test MSE": "val_loss"})
     progress = StepProgress(steps, epochs)
-    try:
+
+    def interrupted():
+        return (
+            f"Interrupted after epoch {len(line.times)} of {epochs}: {run} keeps no checkpoint, so "
+            "running the same code again trains it from the first epoch."
+        )
+
+    with interruptible(progress, interrupted) as stop:
         history = model.fit(
             train,
             train,
@@ -1040,15 +1119,8 @@ def train_autoencoder(
             shuffle=True,
             validation_data=(test, test),
             verbose=0,
-            callbacks=[progress, line],
+            callbacks=[progress, line, stop],
         ).history
-    except KeyboardInterrupt:
-        progress.clear()
-        _interrupted(
-            f"Interrupted after epoch {len(line.times)} of {epochs}: {run} keeps no checkpoint, so "
-            "running the same code again trains it from the first epoch."
-        )
-        raise
     result = {
         **settings,
         "run": run,

@@ -1,5 +1,6 @@
 import json
 import pathlib
+import signal
 import subprocess
 
 import keras
@@ -133,6 +134,31 @@ def test_interrupted_before_the_first_checkpoint_says_so_and_starts_afresh(tiny_
     monkeypatch.setattr(training.EpochEnd, "save", save)
     _, result = run(tiny_data)
     assert "Resuming" not in capsys.readouterr().out and len(result["epoch_loss"]) == 3
+
+
+@pytest.mark.parametrize("backend", ["turns it into a SystemError", "swallows it"])
+def test_an_interrupt_the_backend_mangles_ends_in_the_one_line(tiny_data, monkeypatch, capsys, backend):
+    def interrupt_inside_the_backend(self, batch, logs=None):  # the ■ while TensorFlow traces a step
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            if backend == "turns it into a SystemError":
+                raise SystemError("Objects/listobject.c:338: bad argument to internal function") from None
+
+    monkeypatch.setattr(training.StepProgress, "on_train_batch_end", interrupt_inside_the_backend)
+    with pytest.raises(KeyboardInterrupt):
+        run(tiny_data)
+    assert "Interrupted before epoch 1 of 3 was saved" in capsys.readouterr().out
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
+def test_a_system_error_without_an_interrupt_is_not_taken_for_one(tiny_data, monkeypatch):
+    def fail(self, batch, logs=None):
+        raise SystemError("a real one")
+
+    monkeypatch.setattr(training.StepProgress, "on_train_batch_end", fail)
+    with pytest.raises(SystemError, match="a real one"):
+        run(tiny_data)
 
 
 def test_checkpoint_of_other_settings_is_not_resumed(tiny_data, monkeypatch, capsys):
@@ -572,6 +598,17 @@ def test_an_edited_cell_says_what_differs_how_long_it_trains_and_how_to_get_a_qu
     )
     assert 'PROFILE = "quick"' in how and "make lab PROFILE=quick" in how and "Interrupt the kernel" in how
     assert len(fits) == 2
+
+
+def test_the_estimate_is_timed_by_a_kept_run_on_this_machine_else_on_its_processor():
+    xeon = {"run": "a", "device": "CPU: Xeon (1 of 2 cores)", "epoch_time_s": [77.0]}
+    epyc_one_core = {"run": "a-seed1", "device": "CPU: EPYC (1 of 2 cores)", "epoch_time_s": [150.0]}
+    epyc = {"run": "a-seed2", "device": "CPU: EPYC (2 cores)", "epoch_time_s": [120.0]}
+    pick = training._timing_reference
+    assert pick([xeon, epyc_one_core, epyc], "CPU: EPYC (2 cores)") is epyc
+    assert pick([xeon, epyc_one_core], "CPU: EPYC (2 cores)") is epyc_one_core
+    assert pick([xeon], "CPU: EPYC (2 cores)") is xeon
+    assert pick([{"run": "untimed"}], "CPU: EPYC (2 cores)") is None
 
 
 def test_another_seed_with_no_kept_run_says_how_long_it_trains_by_the_seed_0_run(
